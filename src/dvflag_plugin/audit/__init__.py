@@ -1,0 +1,1 @@
+"""Audit: the hash-chained event table and the structlog sink."""

@@ -1,0 +1,59 @@
+"""The plugin's settings, read from the host's settings mapping under ``dvflag.*`` keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from .errors import ValidationError
+
+PREFIX = "dvflag."
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Plugin settings; every one has a safe default."""
+
+    address_no_min_len: int = 1
+    address_no_max_len: int = 16
+    address_no_fixed_len: int | None = None
+    review_period_months: int = 12
+    review_alert_months: int = 1
+    utc_offset_hours: int = 9
+    audit_log_path: str | None = None
+    audit_logger_name: str = "dvflag.audit"
+    extra_eras: tuple[Mapping[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        lo, hi, fixed = self.address_no_min_len, self.address_no_max_len, self.address_no_fixed_len
+        if not 1 <= lo <= hi <= 32 or (fixed is not None and not 1 <= fixed <= 32):
+            raise ValidationError(
+                "address_no_len", "setting", "設定 dvflag.address_no_*_len は 1〜32 の範囲で指定してください"
+            )
+        if self.review_period_months < 1 or self.review_alert_months < 0:
+            raise ValidationError("review_period_months", "setting", "見直し期間の設定が不正です")
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:
+        """Take the ``dvflag.*`` keys of the host's settings; an unknown ``dvflag.*`` key is refused."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in settings.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX) :]
+            if name not in known:
+                raise ValidationError(key, "unknown_setting", f"未定義の設定項目です: {key}")
+            values[name] = tuple(value) if name == "extra_eras" else value
+        return cls(**values)
+
+    @property
+    def tz(self) -> timezone:
+        """The municipality's local time zone (fixed offset; Japan has no daylight saving)."""
+        return timezone(timedelta(hours=self.utc_offset_hours))
+
+    def local_day(self, now_utc: datetime) -> date:
+        """The local calendar day of an aware UTC instant."""
+        return now_utc.astimezone(self.tz).date()

@@ -1,0 +1,1 @@
+"""The plugin's side of the aatena contract: host functions and hook implementations."""

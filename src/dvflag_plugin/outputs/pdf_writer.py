@@ -1,0 +1,276 @@
+"""PDF for printing: A4 landscape, embedded Japanese font, 取扱注意 and the export's identity on every page.
+
+Every page carries, at the top, a red-framed 取扱注意, the title, 出力日時 (和暦 and JST time), 出力者
+(user id, department code and name), 出力番号, 基準日, 範囲 and 条件, and the table's header row; at
+the bottom, "ページ x / y", the 出力番号 again and 取扱注意 — so a single printed sheet can be matched
+to its audit event. Dates are in 和暦 (令和6年4月1日); 性別 as 男/女/不明/適用不能.
+
+The font is found by :mod:`.fonts` (IPAmj明朝) and embedded as subsets. Characters the font has no
+glyph for print as 〓; variation selectors (IVS) are dropped and the base character printed, because
+reportlab does not read the font's variation-sequence table (cmap format 14). Both are reported in
+``WrittenOutput.replacements`` as (row, column).
+
+The page total in the footer is a form XObject referenced on every page and defined once after the
+last page (reportlab allows forward references), so pages are laid out in a single pass over the
+rows. reportlab keeps the finished pages (compressed) until ``save``; nothing else accumulates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, BinaryIO, Final
+
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from dvflag_hookspecs.values import Registration
+from dvflag_plugin.text.wareki import EraTable, format_wareki
+
+from .charsets import fold
+from .fonts import LoadedFont, load_font
+from .model import COLUMNS, ExportMeta, ExportRow, WrittenOutput, project
+
+PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
+MARGIN_X: Final = 28.0
+MARGIN_TOP: Final = 24.0
+MARGIN_BOTTOM: Final = 34.0
+FOOTER_BASELINE: Final = 16.0
+BODY_SIZE: Final = 8.5
+LEADING: Final = 11.0
+PAD: Final = 3.0
+HEADER_ROW_HEIGHT: Final = 16.0
+TOTAL_FORM: Final = "dvflagPageTotal"
+CAUTION: Final = "取扱注意"
+NO_DATA: Final = "該当するデータはありません。"
+RED: Final = (0.78, 0.0, 0.0)
+
+_FIXED: Final[dict[int, float]] = {0: 80.0, 2: 40.0, 3: 88.0, 4: 52.0, 6: 88.0, 7: 88.0, 8: 36.0}
+"""Widths (pt) of the fixed columns by index; 氏名 (1) and 所属名 (5) share the rest."""
+
+
+def _column_widths() -> list[float]:
+    usable = PAGE_WIDTH - 2 * MARGIN_X
+    rest = usable - sum(_FIXED.values())
+    flexible = {1: round(rest * 0.54, 1)}
+    flexible[5] = rest - flexible[1]
+    return [_FIXED.get(i, flexible.get(i, 0.0)) for i in range(len(COLUMNS))]
+
+
+COLUMN_WIDTHS: Final = _column_widths()
+
+
+class _Layout:
+    """Draws one document: pages, headers, rows; remembers the page count and the replacements."""
+
+    def __init__(self, canvas: Canvas, font: LoadedFont, meta: ExportMeta, eras: EraTable | None) -> None:
+        self.c = canvas
+        self.font = font
+        self.meta = meta
+        self.eras = eras
+        self.pages = 0
+        self.replaced: list[tuple[int, str]] = []
+        self._good: set[str] = set()
+        self._widths: dict[str, float] = {}
+        self.y = 0.0
+        self.table_top = 0.0
+        xs = [MARGIN_X]
+        for w in COLUMN_WIDTHS:
+            xs.append(xs[-1] + w)
+        self.xs = xs
+
+    # -- text helpers -------------------------------------------------------------------------
+    def printable(self, text: str) -> tuple[str, bool]:
+        """``text`` as the font can print it (〓 for missing glyphs, IVS dropped) and whether it changed."""
+        if self._good.issuperset(text):
+            return text, False
+        folded, changed = fold(text, self.font.has_glyph)
+        if not changed:
+            self._good.update(text)
+        return folded, changed
+
+    def width(self, text: str, size: float) -> float:
+        return float(stringWidth(text, self.font.name, size))
+
+    def char_width(self, ch: str) -> float:
+        w = self._widths.get(ch)
+        if w is None:
+            w = self._widths[ch] = float(stringWidth(ch, self.font.name, BODY_SIZE))
+        return w
+
+    def wrap(self, text: str, width: float) -> list[str]:
+        """Break ``text`` into lines no wider than ``width`` (Japanese text breaks between any characters)."""
+        lines: list[str] = []
+        line: list[str] = []
+        used = 0.0
+        for ch in text:
+            w = self.char_width(ch)
+            if line and used + w > width:
+                lines.append("".join(line))
+                line, used = [], 0.0
+            line.append(ch)
+            used += w
+        lines.append("".join(line))
+        return lines
+
+    def clip(self, text: str, size: float, width: float) -> str:
+        """``text`` cut with … to fit ``width`` at ``size``."""
+        if self.width(text, size) <= width:
+            return text
+        while text and self.width(text + "…", size) > width:
+            text = text[:-1]
+        return text + "…"
+
+    def wareki(self, d: date) -> str:
+        return format_wareki(d, eras=self.eras)
+
+    # -- page furniture -------------------------------------------------------------------------
+    def start_page(self) -> None:
+        c, meta, name = self.c, self.meta, self.font.name
+        self.pages += 1
+        top = PAGE_HEIGHT - MARGIN_TOP
+
+        # 取扱注意: red frame, large, pseudo-bold (fill + stroke).
+        c.setStrokeColorRGB(*RED)
+        c.setFillColorRGB(*RED)
+        c.setLineWidth(1.6)
+        c.rect(MARGIN_X, top - 26, 88, 26, stroke=1, fill=0)
+        text = c.beginText()
+        text.setFont(name, 17)
+        text.setTextRenderMode(2)
+        text.setTextOrigin(MARGIN_X + 44 - self.width(CAUTION, 17) / 2, top - 19.5)
+        text.textOut(CAUTION)
+        c.setLineWidth(0.5)
+        c.drawText(text)
+        c.setFillColorRGB(0, 0, 0)
+        c.setStrokeColorRGB(0, 0, 0)
+
+        number = f"出力番号 {meta.output_no}"
+        c.setFont(name, 10)
+        c.drawRightString(PAGE_WIDTH - MARGIN_X, top - 10, self.printable(number)[0])
+        title_x = MARGIN_X + 100
+        title_room = PAGE_WIDTH - MARGIN_X - title_x - self.width(number, 10) - 12
+        c.setFont(name, 14)
+        c.drawString(title_x, top - 20, self.clip(self.printable(meta.title)[0], 14, title_room))
+
+        jst = meta.generated_at_jst
+        left = (
+            f"出力日時 {self.wareki(jst.date())} {jst:%H:%M}（日本時間）　"
+            f"出力者 {meta.actor_id}（{meta.actor_dept} {meta.actor_dept_name}）"
+        )
+        right = f"基準日 {self.wareki(meta.as_of)}　範囲 {meta.scope_label}"
+        c.setFont(name, BODY_SIZE)
+        c.drawRightString(PAGE_WIDTH - MARGIN_X, top - 40, self.printable(right)[0])
+        room = PAGE_WIDTH - 2 * MARGIN_X - self.width(right, BODY_SIZE) - 12
+        c.drawString(MARGIN_X, top - 40, self.clip(self.printable(left)[0], BODY_SIZE, room))
+        filters = self.printable(f"条件 {meta.filters_label}")[0]
+        filters = self.clip(filters, BODY_SIZE, PAGE_WIDTH - 2 * MARGIN_X)
+        c.drawString(MARGIN_X, top - 52, filters)
+
+        # Footer: ページ x / y (y is a form defined after the last page), 出力番号, 取扱注意.
+        c.setFont(name, 9)
+        label = f"ページ {self.pages} / "
+        x = PAGE_WIDTH / 2 - self.width(label, 9) / 2 - 6
+        c.drawString(x, FOOTER_BASELINE, label)
+        c.saveState()
+        c.translate(x + self.width(label, 9), FOOTER_BASELINE)
+        c.doForm(TOTAL_FORM)
+        c.restoreState()
+        c.setFont(name, 8)
+        c.drawString(MARGIN_X, FOOTER_BASELINE, self.printable(number)[0])
+        c.setFillColorRGB(*RED)
+        c.drawRightString(PAGE_WIDTH - MARGIN_X, FOOTER_BASELINE, CAUTION)
+        c.setFillColorRGB(0, 0, 0)
+
+        # Table header row.
+        self.table_top = top - 60
+        y = self.table_top - HEADER_ROW_HEIGHT
+        c.setFillColorRGB(0.85, 0.85, 0.85)
+        c.rect(MARGIN_X, y, PAGE_WIDTH - 2 * MARGIN_X, HEADER_ROW_HEIGHT, stroke=0, fill=1)
+        c.setFillColorRGB(0, 0, 0)
+        c.setFont(name, BODY_SIZE)
+        for i, label_text in enumerate(COLUMNS):
+            c.drawCentredString((self.xs[i] + self.xs[i + 1]) / 2, y + 5, label_text)
+        c.setLineWidth(0.5)
+        c.line(MARGIN_X, self.table_top, PAGE_WIDTH - MARGIN_X, self.table_top)
+        c.line(MARGIN_X, y, PAGE_WIDTH - MARGIN_X, y)
+        self.y = y
+
+    def end_page(self) -> None:
+        c = self.c
+        c.setLineWidth(0.5)
+        for x in self.xs:
+            c.line(x, self.table_top, x, self.y)
+        c.showPage()
+
+    # -- rows ----------------------------------------------------------------------------------
+    def cell_text(self, value: str | date | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, date):
+            return self.wareki(value)
+        return value
+
+    def add_row(self, row_no: int, row: ExportRow) -> None:
+        cells: list[list[str]] = []
+        for i, value in enumerate(row.cells()):
+            text, changed = self.printable(self.cell_text(value))
+            if changed:
+                self.replaced.append((row_no, COLUMNS[i]))
+            cells.append(self.wrap(text, COLUMN_WIDTHS[i] - 2 * PAD))
+        height = max(len(lines) for lines in cells) * LEADING + 2 * PAD
+        if self.y - height < MARGIN_BOTTOM:
+            self.end_page()
+            self.start_page()
+        c = self.c
+        c.setFont(self.font.name, BODY_SIZE)
+        top = self.y
+        for i, lines in enumerate(cells):
+            baseline = top - PAD - BODY_SIZE
+            for line in lines:
+                c.drawString(self.xs[i] + PAD, baseline, line)
+                baseline -= LEADING
+        self.y = top - height
+        c.line(MARGIN_X, self.y, PAGE_WIDTH - MARGIN_X, self.y)
+
+    def no_data(self) -> None:
+        self.c.setFont(self.font.name, 10)
+        self.c.drawString(MARGIN_X + PAD, self.y - 16, NO_DATA)
+        self.y -= 22
+
+    def finish(self) -> None:
+        self.end_page()
+        c = self.c
+        c.beginForm(TOTAL_FORM, lowerx=0, lowery=-4, upperx=80, uppery=14)
+        c.setFont(self.font.name, 9)
+        c.drawString(0, 0, str(self.pages))
+        c.endForm()
+
+
+def write_pdf(
+    rows: Iterable[Registration], meta: ExportMeta, out: BinaryIO, *, eras: EraTable | None = None
+) -> WrittenOutput:
+    """Lay ``rows`` out as a printable PDF and write it to ``out``; returns rows, pages, replacements.
+
+    ``eras`` is the 和暦 era table from the settings (default: the built-in table).
+    Raises :class:`~.fonts.PdfFontUnavailableError` when no Japanese TrueType font is installed.
+    """
+    font = load_font()
+    canvas: Any = Canvas(out, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
+    canvas.setTitle(meta.title)
+    canvas.setSubject(f"出力番号 {meta.output_no}")
+    canvas.setAuthor(meta.actor_id)
+    canvas.setCreator("dvflag-plugin")
+    canvas.setKeywords(CAUTION)
+    layout = _Layout(canvas, font, meta, eras)
+    layout.start_page()
+    count = 0
+    for count, reg in enumerate(rows, start=1):
+        layout.add_row(count, project(reg, meta.as_of))
+    if count == 0:
+        layout.no_data()
+    layout.finish()
+    canvas.save()
+    return WrittenOutput(row_count=count, page_count=layout.pages, replacements=tuple(layout.replaced))
+

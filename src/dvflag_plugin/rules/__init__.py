@@ -1,0 +1,1 @@
+"""Rules of the record (DESIGN §3), input validation and the permission matrix (DESIGN §5)."""

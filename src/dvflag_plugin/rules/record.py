@@ -1,0 +1,40 @@
+"""The record's own rules (DESIGN §3): the active-day formula and the review schedule."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+import sqlalchemy as sa
+
+from ..storage.schema import registration
+
+
+def is_active(input_date: date, release_date: date | None, day: date) -> bool:
+    """Active on ``day`` ⇔ input_date ≤ day and (release_date is None or day < release_date)."""
+    return input_date <= day and (release_date is None or day < release_date)
+
+
+def active_clause(day: date) -> sa.ColumnElement[bool]:
+    """The same formula in SQL (never ``release_date <= day``)."""
+    return sa.and_(
+        registration.c.input_date <= day,
+        sa.or_(registration.c.release_date.is_(None), registration.c.release_date > day),
+    )
+
+
+def released_clause(day: date) -> sa.ColumnElement[bool]:
+    """Released as of ``day``: a release date on or before it."""
+    return sa.and_(registration.c.release_date.is_not(None), registration.c.release_date <= day)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar month arithmetic; the 29th February falls back to the last day of the month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def review_due_date(input_date: date, period_months: int) -> date:
+    """The day a registration becomes due for review (見直し): input date plus the period."""
+    return add_months(input_date, period_months)

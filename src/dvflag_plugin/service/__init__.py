@@ -1,0 +1,1 @@
+"""Operations: what each host function does, inside one audited transaction."""

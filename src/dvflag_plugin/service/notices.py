@@ -1,0 +1,99 @@
+"""Cautions for host screens and batches: one call, one audit event, whatever the size.
+
+The set of numbers held today is kept in memory and rebuilt only when the change counter in the
+locked audit head moves or the day changes, so a change committed by any process is reflected in
+the next answer of every other process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+
+import sqlalchemy as sa
+from dvflag_hookspecs import Notice
+
+from ..errors import ValidationError
+from ..rules import validation as v
+from ..rules.record import active_clause
+from ..storage.schema import registration
+from .runtime import Op
+
+CAUTION = (
+    "【取扱注意】この方は DV等支援措置の対象者として登録されています。"
+    "住所・居所等の開示、証明書の交付や送付の前に、必ず担当所属に確認してください。"
+)
+SEPARATOR = "\x1f"  # unit separator: cannot occur in a valid number
+
+
+def active_numbers(op: Op) -> frozenset[str]:
+    """Numbers held by at least one department today (cached per change counter and day)."""
+    cached = op.rt.active_cache
+    key = (op.head.change_no, op.today)
+    if cached is not None and (cached[0], cached[1]) == key:
+        return cached[2]
+    stmt = sa.select(registration.c.address_no).where(active_clause(op.today)).distinct()
+    numbers = frozenset(op.conn.execute(stmt).scalars())
+    op.rt.active_cache = (key[0], key[1], numbers)
+    return numbers
+
+
+def _flagged_batch(numbers: frozenset[str], address_nos: Sequence[str], joined: str) -> dict[str, str]:
+    """Map each flagged input (as given) to its normalised number."""
+    if joined.isascii():
+        return {n: n for n in numbers.intersection(address_nos)}
+    found: dict[str, str] = {}
+    for given in address_nos:
+        norm = given if given.isascii() else unicodedata.normalize("NFKC", given).strip()
+        if norm in numbers:
+            found[given] = norm
+    return found
+
+
+def _check_batch(address_nos: Sequence[str], joined: str) -> None:
+    """Digits only (full-width accepted); the error names the first bad position."""
+    compact = joined.replace(SEPARATOR, "")
+    if compact.isascii() and compact.isdigit() and SEPARATOR * 2 not in SEPARATOR + joined + SEPARATOR:
+        return
+    for index, given in enumerate(address_nos):
+        norm = given if given.isascii() else unicodedata.normalize("NFKC", given).strip()
+        if not (norm.isascii() and norm.isdigit()):
+            raise ValidationError(
+                "address_nos", "digits", f"団体内統合宛名番号の{index + 1}件目が数字ではありません"
+            )
+
+
+def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
+    """A caution for each number held by any department; numbers not held are absent."""
+    if isinstance(address_nos, str):
+        address_nos = [address_nos]
+    count = len(address_nos)
+    if count == 1:
+        number = v.address_no(address_nos[0], op.rt.settings, field="address_nos")
+        op.target = number
+        held = number in active_numbers(op)
+        op.details.update(count=1, flagged_count=int(held))
+        return {address_nos[0]: [Notice(number, "caution", CAUTION)]} if held else {}
+    try:
+        joined = SEPARATOR.join(address_nos)
+    except TypeError as err:
+        raise ValidationError("address_nos", "type", "団体内統合宛名番号は文字列で指定してください") from err
+    digest = hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    op.details.update(count=count, input_sha256=digest)
+    if count:
+        _check_batch(address_nos, joined)
+    flagged = _flagged_batch(active_numbers(op), address_nos, joined)
+    op.details.update(flagged_count=len(flagged), flagged=sorted(set(flagged.values())))
+    return {given: [Notice(norm, "caution", CAUTION)] for given, norm in flagged.items()}
+
+
+def held_today(op: Op, address_no: str) -> bool:
+    """Whether any department holds ``address_no`` today (for the advice's own use)."""
+    return address_no in active_numbers(op)
+
+
+def today_key(op: Op) -> tuple[int, date]:
+    """The cache key of the current answer (change counter, day)."""
+    return op.head.change_no, op.today

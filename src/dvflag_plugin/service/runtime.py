@@ -1,0 +1,208 @@
+"""The per-host runtime: settings, clock, host services, and the audited-operation envelope.
+
+Every operation runs as: lock the audit head → check access → do the work → append its event →
+commit. A failure rolls the work back and is then audited on its own (denials and errors alike),
+so there is no unaudited change and no audit of a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
+
+from ..audit import chain
+from ..audit.sink import AuditSink
+from ..config import Settings
+from ..errors import DvflagError, PermissionDenied
+from ..rules import permissions
+from ..storage import migrate
+from ..storage.schema import app_user, user_role
+from ..storage.transactions import transaction, with_retries
+from ..text.wareki import EraTable
+
+T = TypeVar("T")
+
+_log = logging.getLogger("dvflag")
+
+_account_by_user_id = sa.select(
+    app_user.c.id, app_user.c.user_id, app_user.c.dept_code, app_user.c.enabled,
+    app_user.c.valid_from, app_user.c.valid_to,
+).where(app_user.c.user_id == sa.bindparam("user_id"))
+_roles_of = sa.select(user_role.c.role_name).where(user_role.c.user_pk == sa.bindparam("user_pk"))
+
+
+def utc_now() -> datetime:
+    """The default clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def load_account(conn: sa.Connection, user_id: str) -> permissions.Account | None:
+    """The registry entry of a host user id, or None."""
+    row = conn.execute(_account_by_user_id, {"user_id": user_id}).first()
+    if row is None:
+        return None
+    roles = frozenset(r for (r,) in conn.execute(_roles_of, {"user_pk": row.id}))
+    return permissions.Account(
+        user_id=row.user_id, dept_code=row.dept_code, roles=roles, enabled=bool(row.enabled),
+        valid_from=row.valid_from, valid_to=row.valid_to,
+    )
+
+
+@dataclass
+class Op:
+    """One operation in progress: its connection, time, actor and what its audit event will say."""
+
+    rt: Runtime
+    conn: sa.Connection
+    head: chain.Head
+    now: datetime
+    today: date
+    actor: Actor
+    action: str
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+    _account: permissions.Account | None = None
+    _account_loaded: bool = False
+
+    def account(self) -> permissions.Account | None:
+        """The actor's registry entry (loaded once)."""
+        if not self._account_loaded:
+            self._account = load_account(self.conn, self.actor.user_id)
+            self._account_loaded = True
+        return self._account
+
+    def denial(self, action: str, dept_code: str | None = None) -> str | None:
+        """The reason ``action`` is denied (registry first, then the host's narrowing), or None."""
+        reason = permissions.decide(self.account(), self.actor.dept_code, action, dept_code, self.today)
+        if reason is None and self.rt.host is not None:
+            if not self.rt.host.authorize(self.actor, action, dept_code):
+                reason = "host.denied"
+        return reason
+
+    def require(self, action: str, dept_code: str | None = None) -> permissions.Account:
+        """Allow or raise PermissionDenied with the reason (audited by the envelope)."""
+        reason = self.denial(action, dept_code)
+        if reason is not None:
+            raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
+        account = self.account()
+        assert account is not None
+        return account
+
+
+class Runtime:
+    """Everything one host instance's plugin needs; no global state."""
+
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        plugin_manager: Any = None,
+        check_schema: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.plugin_manager = plugin_manager
+        self.host = PluginServiceCaller(plugin_manager) if plugin_manager is not None else None
+        eras = EraTable.default()
+        self.eras = eras.with_extra(self.settings.extra_eras) if self.settings.extra_eras else eras
+        self.sink = AuditSink(path=self.settings.audit_log_path, logger_name=self.settings.audit_logger_name)
+        self.active_cache: tuple[int, date, frozenset[str]] | None = None
+        if check_schema:
+            migrate.require_head(engine)
+
+    # -- time -------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The host clock as an aware UTC datetime."""
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the host clock must return an aware datetime")
+        return now.astimezone(UTC)
+
+    def today(self) -> date:
+        """The municipality's local day."""
+        return self.settings.local_day(self.now())
+
+    # -- the audited envelope -----------------------------------------------------------------
+
+    def run(self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None) -> T:
+        """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it."""
+        now = self.now()
+        today = self.settings.local_day(now)
+        seen: dict[str, Any] = {"target": target, "details": {}}
+
+        def attempt() -> tuple[T, AuditEvent]:
+            with transaction(self.engine) as conn:
+                op = Op(self, conn, chain.lock_head(conn), now, today, actor, action, target=target)
+                try:
+                    result = work(op)
+                finally:
+                    seen["target"], seen["details"] = op.target, op.details
+                event = chain.append(
+                    conn, op.head, self._draft(op.actor, action, op.target, "ok", None, op.details),
+                    now=now, changed=op.changed,
+                )
+            return result, event
+
+        try:
+            result, event = with_retries(attempt)
+        except DvflagError as err:
+            outcome = "denied" if isinstance(err, PermissionDenied) else "error"
+            details = dict(seen["details"])
+            details["message"] = err.message
+            self.audit_alone(actor, action, seen["target"], outcome, err.code, details, now=now)
+            raise
+        self._published(event)
+        return result
+
+    def audit_alone(
+        self, actor: Actor, action: str, target: str | None, outcome: chain.Outcome,
+        reason: str | None, details: dict[str, Any], *, now: datetime | None = None,
+    ) -> AuditEvent:
+        """Commit one event in its own transaction (denials, failed attempts, CLI actions)."""
+        when = now or self.now()
+
+        def attempt() -> AuditEvent:
+            with transaction(self.engine) as conn:
+                head = chain.lock_head(conn)
+                return chain.append(
+                    conn, head, self._draft(actor, action, target, outcome, reason, details),
+                    now=when, changed=False,
+                )
+
+        event = with_retries(attempt)
+        self._published(event)
+        return event
+
+    @staticmethod
+    def _draft(
+        actor: Actor, action: str, target: str | None, outcome: chain.Outcome, reason: str | None,
+        details: dict[str, Any],
+    ) -> chain.Draft:
+        return chain.Draft(actor.user_id, actor.dept_code, action, target, outcome, reason, details)
+
+    def _published(self, event: AuditEvent) -> None:
+        """After commit: the JSON line, then the host's copy. Neither can undo the operation."""
+        try:
+            self.sink.emit(event)
+        except Exception:  # a full disk must not turn a committed change into an error
+            _log.exception("dvflag: writing the audit line failed (seq %s)", event.seq)
+        if self.host is not None:
+            try:
+                self.host.audit_event(event)
+            except Exception:
+                _log.exception("dvflag: the host's dvflag_audit_event failed (seq %s)", event.seq)
+
+    def close(self) -> None:
+        """Release the plugin's own resources (the audit file); the host's engine is left alone."""
+        self.sink.close()

@@ -1,0 +1,158 @@
+"""利用者管理: the plugin's user registry (host user id → department, roles, validity)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from dvflag_hookspecs import ALL_ROLES, UserAccount
+
+from ..errors import DuplicateError, NotFoundError, PermissionDenied, StaleVersionError, ValidationError
+from ..rules import permissions
+from ..rules import validation as v
+from ..storage.schema import DEPT_CODE_LEN, USER_ID_LEN, app_user, user_role
+from .runtime import Op
+
+OPS = ("list", "get", "add", "update", "roles", "disable", "enable")
+USER_FIELDS = ("op", "user_id", "dept_code", "roles", "valid_from", "valid_to", "enabled", "row_version")
+
+_user_row = sa.select(app_user).where(app_user.c.user_id == sa.bindparam("user_id"))
+
+
+def parse_roles(value: object) -> frozenset[str]:
+    """Roles as a list (or comma-separated text) of known role names."""
+    items: Iterable[object]
+    if isinstance(value, str):
+        items = [r.strip() for r in value.split(",") if r.strip()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = value
+    else:
+        raise ValidationError("roles", "type", "ロールは一覧で指定してください")
+    roles = frozenset(str(r) for r in items)
+    unknown = sorted(roles - set(ALL_ROLES))
+    if unknown:
+        raise ValidationError(
+            "roles", "unknown_role", f"未定義のロールです: {', '.join(unknown)}（可: {', '.join(ALL_ROLES)}）"
+        )
+    return roles
+
+
+def _account(conn: sa.Connection, row: Any) -> UserAccount:
+    roles = frozenset(conn.execute(sa.select(user_role.c.role_name).where(user_role.c.user_pk == row.id)).scalars())
+    return UserAccount(
+        user_id=row.user_id, dept_code=row.dept_code, roles=roles, enabled=bool(row.enabled),
+        valid_from=row.valid_from, valid_to=row.valid_to, row_version=int(row.row_version),
+    )
+
+
+def _get_row(conn: sa.Connection, user_id: str) -> Any:
+    row = conn.execute(_user_row, {"user_id": user_id}).first()
+    if row is None:
+        raise NotFoundError(f"利用者 {user_id} は登録されていません", code="not_found.user")
+    return row
+
+
+def _set_roles(conn: sa.Connection, user_pk: int, roles: frozenset[str]) -> None:
+    conn.execute(sa.delete(user_role).where(user_role.c.user_pk == user_pk))
+    if roles:
+        conn.execute(sa.insert(user_role), [{"user_pk": user_pk, "role_name": r} for r in sorted(roles)])
+
+
+def add_user(
+    conn: sa.Connection, *, now: Any, user_id: str, dept_code: str, roles: frozenset[str],
+    valid_from: date, valid_to: date | None, enabled: bool = True,
+) -> UserAccount:
+    """Insert a user and its roles (shared by the host function and the bootstrap CLI)."""
+    if conn.execute(_user_row, {"user_id": user_id}).first() is not None:
+        raise DuplicateError(f"利用者 {user_id} は既に登録されています", code="duplicate.user")
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError("valid_to", "range", "有効終了日は有効開始日以降にしてください")
+    stamp = now.replace(tzinfo=None)
+    result = conn.execute(
+        sa.insert(app_user).values(
+            user_id=user_id, dept_code=dept_code, enabled=int(enabled), valid_from=valid_from, valid_to=valid_to,
+            row_version=1, created_at=stamp, updated_at=stamp,
+        )
+    )
+    _set_roles(conn, int(result.inserted_primary_key[0]), roles)
+    return _account(conn, _get_row(conn, user_id))
+
+
+def modify_user(conn: sa.Connection, *, now: Any, user_id: str, changes: Mapping[str, Any],
+                roles: frozenset[str] | None, row_version: int | None) -> UserAccount:
+    """Change a user's department, validity, enabled flag or roles (optimistic locking optional)."""
+    row = _get_row(conn, user_id)
+    if row_version is not None and row_version != row.row_version:
+        raise StaleVersionError("利用者情報は他の操作で更新されています。再表示してください")
+    valid_from = changes.get("valid_from", row.valid_from)
+    valid_to = changes.get("valid_to", row.valid_to)
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError("valid_to", "range", "有効終了日は有効開始日以降にしてください")
+    result = conn.execute(
+        sa.update(app_user)
+        .where(app_user.c.id == row.id, app_user.c.row_version == row.row_version)
+        .values(**changes, row_version=row.row_version + 1, updated_at=now.replace(tzinfo=None))
+    )
+    if result.rowcount != 1:
+        raise StaleVersionError("利用者情報は他の操作で更新されています。再表示してください")
+    if roles is not None:
+        _set_roles(conn, int(row.id), roles)
+    return _account(conn, _get_row(conn, user_id))
+
+
+def list_users(conn: sa.Connection) -> tuple[UserAccount, ...]:
+    """All users, by user id."""
+    rows = conn.execute(sa.select(app_user).order_by(app_user.c.user_id)).all()
+    return tuple(_account(conn, r) for r in rows)
+
+
+def users(op: Op, params: Mapping[str, Any]) -> Any:
+    """The dvflag.users function: list / get / add / update / roles / disable / enable."""
+    p = v.check_fields(params, USER_FIELDS)
+    action = p.get("op") or "list"
+    if action not in OPS:
+        raise ValidationError("op", "choice", f"操作は次のいずれかです: {', '.join(OPS)}")
+    op.details["op"] = action
+    op.require("users")
+    if action == "list":
+        found = list_users(op.conn)
+        op.details["count"] = len(found)
+        return found
+    user_id = v.short_text(v.required(p, "user_id"), field="user_id", max_len=USER_ID_LEN)
+    op.target = f"user:{user_id}"
+    if action == "get":
+        return _account(op.conn, _get_row(op.conn, user_id))
+    if action == "add":
+        roles = parse_roles(p.get("roles") or [])
+        account = add_user(
+            op.conn, now=op.now, user_id=user_id,
+            dept_code=v.short_text(v.required(p, "dept_code"), field="dept_code", max_len=DEPT_CODE_LEN),
+            roles=roles,
+            valid_from=v.a_date(p["valid_from"], op.rt.eras, field="valid_from") if p.get("valid_from") else op.today,
+            valid_to=v.a_date(p["valid_to"], op.rt.eras, field="valid_to") if p.get("valid_to") else None,
+        )
+        op.details["roles"] = sorted(roles)
+        return account
+    changes: dict[str, Any] = {}
+    roles_change: frozenset[str] | None = None
+    if action == "roles":
+        roles_change = parse_roles(v.required(p, "roles"))
+        if user_id == op.actor.user_id:
+            raise PermissionDenied(permissions.DENIAL_MESSAGES["users.own_roles"], code="users.own_roles")
+        op.details["roles"] = sorted(roles_change)
+    elif action in ("disable", "enable"):
+        changes["enabled"] = int(action == "enable")
+    else:  # update
+        if p.get("dept_code") is not None:
+            changes["dept_code"] = v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN)
+        if p.get("valid_from") is not None:
+            changes["valid_from"] = v.a_date(p["valid_from"], op.rt.eras, field="valid_from")
+        if p.get("valid_to") is not None:
+            changes["valid_to"] = v.a_date(p["valid_to"], op.rt.eras, field="valid_to")
+        if not changes:
+            raise ValidationError("dept_code", "required", "変更する項目（所属コード・有効期間）を指定してください")
+        op.details["fields"] = sorted(changes)
+    version = v.positive_int(p["row_version"], field="row_version") if p.get("row_version") is not None else None
+    return modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles_change, row_version=version)

@@ -1,0 +1,128 @@
+"""The plugin's tables (DESIGN §2, §6, §7): own MetaData, ``dvf_`` prefix, portable to Oracle.
+
+Oracle traps designed for: identifiers ≤ 30 bytes in lower-case ASCII, no reserved words, every
+String sized, booleans as SMALLINT + CHECK, JSON as text, audit times as naive UTC TIMESTAMP, and
+"one active row" as a plain unique key over non-null columns.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, oracle
+
+TABLE_PREFIX = "dvf_"
+VERSION_TABLE = "dvf_alembic_version"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# Sizes. address_no may be configured up to 32 digits; name allows 100 visible characters, each of
+# which may be a surrogate pair plus an IVS selector (4 UTF-16 units) — hence 400.
+ADDRESS_NO_LEN = 32
+NAME_LEN = 400
+DEPT_CODE_LEN = 16
+DEPT_NAME_LEN = 100
+USER_ID_LEN = 64
+ROLE_LEN = 16
+
+# Timestamps are naive UTC everywhere (DESIGN §7).
+# Oracle: TIMESTAMP(6), not DATE (which drops fractions); MariaDB: DATETIME(6), not DATETIME(0).
+UtcTimestamp = (
+    sa.DateTime(timezone=False)
+    .with_variant(oracle.TIMESTAMP(), "oracle")
+    .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+)
+
+registration = sa.Table(
+    "dvf_registration",
+    metadata,
+    sa.Column("id", sa.Integer, sa.Identity(start=1), primary_key=True),
+    sa.Column("address_no", sa.String(ADDRESS_NO_LEN), nullable=False),
+    sa.Column("name", sa.Unicode(NAME_LEN), nullable=False),
+    sa.Column("sex_code", sa.SmallInteger, nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("dept_code", sa.String(DEPT_CODE_LEN), nullable=False),
+    sa.Column("dept_name", sa.Unicode(DEPT_NAME_LEN), nullable=False),
+    sa.Column("input_date", sa.Date, nullable=False),
+    sa.Column("release_date", sa.Date, nullable=True),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("updated_at", UtcTimestamp, nullable=False),
+    # One row per (person, department); re-registering reopens it (DESIGN §3).
+    sa.UniqueConstraint("address_no", "dept_code", name="uq_dvf_registration_addr_dept"),
+    sa.CheckConstraint("sex_code IN (0, 1, 2, 9)", name="sex_code"),
+    sa.CheckConstraint("release_date IS NULL OR release_date >= input_date", name="rel_order"),
+    sa.Index("ix_dvf_registration_dept_rel", "dept_code", "release_date"),
+)
+
+app_user = sa.Table(
+    "dvf_app_user",
+    metadata,
+    sa.Column("id", sa.Integer, sa.Identity(start=1), primary_key=True),
+    sa.Column("user_id", sa.String(USER_ID_LEN), nullable=False),
+    sa.Column("dept_code", sa.String(DEPT_CODE_LEN), nullable=False),
+    sa.Column("enabled", sa.SmallInteger, nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date, nullable=True),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcTimestamp, nullable=False),
+    sa.Column("updated_at", UtcTimestamp, nullable=False),
+    sa.UniqueConstraint("user_id"),
+    sa.CheckConstraint("enabled IN (0, 1)", name="enabled"),
+    sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_order"),
+)
+
+user_role = sa.Table(
+    "dvf_user_role",
+    metadata,
+    sa.Column("user_pk", sa.Integer, sa.ForeignKey("dvf_app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role_name", sa.String(ROLE_LEN), nullable=False),
+    sa.PrimaryKeyConstraint("user_pk", "role_name"),
+    sa.CheckConstraint(
+        "role_name IN ('viewer', 'registrar', 'supervisor', 'user_admin', 'auditor')", name="role_name"
+    ),
+)
+
+audit_event = sa.Table(
+    "dvf_audit_event",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("occurred_at", UtcTimestamp, nullable=False),
+    sa.Column("actor_id", sa.String(USER_ID_LEN), nullable=False),
+    sa.Column("actor_dept", sa.String(DEPT_CODE_LEN), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason_code", sa.String(64), nullable=True),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("event_hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("event_id"),
+    sa.CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
+)
+
+# A single row: the head of the audit chain and the change counter. Every writer locks it, which
+# serialises appends (no gaps, no repeats) and tells other processes when cached notices are stale.
+chain_head = sa.Table(
+    "dvf_chain_head",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("change_no", sa.BigInteger, nullable=False),
+    sa.Column("output_no", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+GENESIS_HASH = "0" * 64
+"""prev_hash of the first event."""
+
+OWN_TABLES = frozenset(t.name for t in metadata.sorted_tables) | {VERSION_TABLE}

@@ -1,0 +1,1 @@
+"""Test support shipped in the package: database backends and the pytest plugin (``pytest11``)."""

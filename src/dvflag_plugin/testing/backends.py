@@ -1,0 +1,87 @@
+"""Throw-away databases on each backend: SQLite files, and PostgreSQL / MariaDB on loopback.
+
+Each test session creates its own uniquely named database on a server and drops it at the end; it
+never assumes an empty server. ``DVFLAG_REQUIRE_SERVERS=1`` turns an unreachable server into a
+failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+
+PG_ADMIN_URL = os.environ.get("DVFLAG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIADB_ADMIN_URL = os.environ.get("DVFLAG_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+ORACLE_URL = os.environ.get("DVFLAG_TEST_ORACLE_URL")
+
+
+class BackendUnavailable(RuntimeError):
+    """The server could not be reached (or its driver is missing)."""
+
+
+def servers_required() -> bool:
+    """True when ``DVFLAG_REQUIRE_SERVERS=1``: a missing server is a failure."""
+    return os.environ.get("DVFLAG_REQUIRE_SERVERS", "") == "1"
+
+
+def _admin_engine(url: str) -> sa.Engine:
+    try:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as err:
+        raise BackendUnavailable(f"{url.split('@')[-1]}: {type(err).__name__}: {err}".splitlines()[0]) from err
+    return engine
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """Create a fresh, empty database on ``backend`` and yield its URL; drop it afterwards."""
+    name = f"dvflag_t_{uuid.uuid4().hex[:12]}"
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / (name + '.sqlite3')}"
+        return
+    if backend == "postgresql":
+        admin = _admin_engine(PG_ADMIN_URL)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        try:
+            yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+        return
+    if backend == "mariadb":
+        admin = _admin_engine(MARIADB_ADMIN_URL)
+        with admin.connect() as conn:
+            # utf8mb4_bin: distinct kanji (高/髙, 崎/﨑) and 4-byte characters never compare equal.
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        try:
+            url = sa.make_url(MARIADB_ADMIN_URL).set(database=name, query={"charset": "utf8mb4"})
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+            admin.dispose()
+        return
+    raise ValueError(f"unknown backend: {backend}")
+
+
+def reset(engine: sa.Engine) -> None:
+    """Empty the plugin's tables and reset the audit head, so each test starts clean."""
+    from ..storage.schema import GENESIS_HASH, app_user, audit_event, chain_head, registration, user_role
+
+    with engine.begin() as conn:
+        for table in (user_role, app_user, registration, audit_event):
+            conn.execute(sa.delete(table))
+        conn.execute(
+            sa.update(chain_head).values(last_seq=0, last_hash=GENESIS_HASH, change_no=0, output_no=0)
+        )
