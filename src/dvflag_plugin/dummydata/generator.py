@@ -332,7 +332,7 @@ def _check_size(n: int, what: str) -> None:
 def iter_address_numbers(n: int, *, seed: int) -> Iterator[str]:
     """Lazily yield ``n`` distinct 15-digit address numbers of a large master (e.g. 2,000,000)."""
     _check_size(n, "n")
-    return iter(list(_iter_numbers(_Numbering(seed), n)))
+    return _iter_numbers(_Numbering(seed), n)
 
 
 def _iter_numbers(numbering: _Numbering, n: int) -> Iterator[str]:

@@ -6,11 +6,13 @@ columns (:data:`COLUMNS`) and returns a :class:`WrittenOutput`. They know nothin
 storage or audit: ``dvflag.export`` selects the rows, calls a writer on a buffer, hashes the bytes and
 records the audit event.
 
-Date cells in Excel use the number format ``yyyy/mm/dd``: real dates that every Excel (any locale,
-any version) and LibreOffice show the same way, sort and filter. A 和暦 number format
-(``[$-ja-JP-x-gannen]ggge"年"m"月"d"日"``) renders only in Japanese-locale Excel with the 2019
-era update, and other readers show a Gregorian date or the raw code; the printed form (PDF) is where
-dates appear in 和暦.
+Dates: CSV carries ISO dates (yyyy-mm-dd) for machines; the PDF prints 和暦 via
+:func:`dvflag_plugin.text.wareki.format_wareki` (令和元年5月1日). Excel date cells are real dates (they
+sort, filter and compute) with the number format ``[$-411]ggge"年"m"月"d"日";@`` — the 和暦 format
+Japanese Excel itself writes when 和暦 is chosen in the format dialog. LibreOffice 7.4 shows it as
+令和6年4月1日 (checked), as does Japanese Excel; both write the first year as 令和1年 rather than 元年.
+The newer ``[$-ja-JP-x-gannen]`` tag (元年) was rejected: LibreOffice 7.4 shows such cells as serial
+numbers.
 """
 
 from __future__ import annotations

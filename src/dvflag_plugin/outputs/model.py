@@ -60,7 +60,8 @@ class WrittenOutput:
 
     CSV in CP932: characters CP932 cannot hold were replaced by 〓 (or a variation selector was
     dropped, keeping the base character). PDF: the same for characters the font cannot draw and
-    for variation selectors (the base character is drawn). Empty for UTF-8 CSV and Excel.
+    for variation selectors (the base character is drawn). Excel: control characters a cell cannot
+    hold (validation keeps them out of the register). Empty for UTF-8 CSV.
     """
 
 

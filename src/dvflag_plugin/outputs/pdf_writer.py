@@ -224,13 +224,17 @@ class _Layout:
             self.end_page()
             self.start_page()
         c = self.c
-        c.setFont(self.font.name, BODY_SIZE)
         top = self.y
+        text = c.beginText()  # one text object per row: far cheaper than a drawString per cell
+        text.setFont(self.font.name, BODY_SIZE)
         for i, lines in enumerate(cells):
             baseline = top - PAD - BODY_SIZE
             for line in lines:
-                c.drawString(self.xs[i] + PAD, baseline, line)
+                if line:
+                    text.setTextOrigin(self.xs[i] + PAD, baseline)
+                    text.textOut(line)
                 baseline -= LEADING
+        c.drawText(text)
         self.y = top - height
         c.line(MARGIN_X, self.y, PAGE_WIDTH - MARGIN_X, self.y)
 

@@ -2,7 +2,8 @@
 
 Sheet 「対象者一覧」: row 1 is the header (bold, shaded, frozen, repeated on every printed page, with
 an autofilter); one row per registration below. 団体内統合宛名番号 and 所属コード are text cells
-(leading zeros survive); 生年月日・入力日・解除日 are real date cells; 解除日 is empty while held.
+(leading zeros survive); 生年月日・入力日・解除日 are real date cells shown in 和暦; 解除日 is empty
+while held.
 Page setup: A4 landscape, fit to one page wide; the page header carries 取扱注意 (bold, red), the title
 and the 出力番号; the footer carries 出力日時, 出力者 and "&P / &N" (page x / y).
 Sheet 「出力情報」: the export's metadata (title, 出力番号, 出力日時, 出力者, 基準日, 範囲, 条件, 件数).
@@ -39,8 +40,8 @@ from .model import COLUMNS, ExportMeta, ExportRow, WrittenOutput, is_formula_lik
 
 SHEET_TITLE: Final = "対象者一覧"
 INFO_SHEET_TITLE: Final = "出力情報"
-DATE_FORMAT: Final = "yyyy/mm/dd"
-"""Number format of the date cells; see the module docstring of :mod:`dvflag_plugin.outputs`."""
+DATE_FORMAT: Final = '[$-411]ggge"年"m"月"d"日";@'
+"""Number format of the date cells: 和暦 (see the module docstring of :mod:`dvflag_plugin.outputs`)."""
 PAPER_A4: Final = "9"
 """SpreadsheetML paper size code of A4."""
 WIDTH_SAMPLE_ROWS: Final = 1000
@@ -49,8 +50,9 @@ MIN_WIDTH: Final = 6.0
 MAX_WIDTH: Final = 60.0
 HEADER_LIMIT: Final = 255
 """Excel refuses a header or footer longer than 255 characters (codes included)."""
-# openpyxl refuses these control characters in a cell (XML 1.0 cannot carry them).
-_ILLEGAL_XML: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Control characters a cell cannot hold: openpyxl refuses most (XML 1.0 cannot carry them), and a
+# CR would reach Excel as LF (XML line-end normalisation). TAB and LF are kept.
+_UNHOLDABLE: Final = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 _HEADER_FONT: Final = Font(bold=True)
 _HEADER_FILL: Final = PatternFill(fill_type="solid", start_color="FFD9D9D9", end_color="FFD9D9D9")
@@ -72,7 +74,7 @@ def _shown(value: str | date | None) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
-        return "0000/00/00"
+        return "令和00年00月00日"
     return value
 
 
@@ -91,9 +93,9 @@ def _hf_text(text: str) -> str:
 
 
 def _text_cell(ws: Any, text: str, row_no: int, replaced: list[tuple[int, str]], col: int) -> WriteOnlyCell:
-    if _ILLEGAL_XML.search(text):
+    if _UNHOLDABLE.search(text):
         # Validation keeps control characters out of the register; should one slip through, show 〓.
-        text = _ILLEGAL_XML.sub("\u3013", text)
+        text = _UNHOLDABLE.sub("\u3013", text)
         replaced.append((row_no, COLUMNS[col]))
     cell = WriteOnlyCell(ws, value=text)
     cell.data_type = "s"  # never a formula, whatever the first character

@@ -1,0 +1,144 @@
+"""Benchmark of the notices path on SQLite, each figure beside its same-run floor.
+
+Single: an audited notice lookup through pluggy (p50, p99) vs raw sqlite3 doing the same select
+plus one audit insert and a commit, on the same database file. Batch: 1,000,000 numbers in one
+call vs a Python frozenset intersection of the same numbers, with 1,000 and 1,000,000 flagged.
+Run: ``make bench`` (or ``python bench/bench_notices.py --single 2000``). Dummy data only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dvflag_hookspecs import Actor
+from dvflag_plugin.dummydata.generator import flagged_sample, iter_address_numbers
+from dvflag_plugin.mockhost import MockHost
+from dvflag_plugin.storage.schema import chain_head, registration
+
+SEED = 20261126
+DAY = date(2026, 11, 26)
+
+
+def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
+    """Benchmark set-up: bulk-insert active registrations and bump the change counter."""
+    stamp = datetime(2026, 1, 5, 3, 0)
+    common = {
+        "name": "ダミー　太郎", "sex_code": 1, "birth_date": date(1990, 1, 1), "dept_code": "D0201",
+        "dept_name": "子ども家庭課", "input_date": date(2026, 1, 5), "release_date": None, "row_version": 1,
+        "created_at": stamp, "updated_at": stamp,
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.delete(registration))
+        for start in range(0, len(numbers), 50_000):
+            conn.execute(sa.insert(registration), [{**common, "address_no": n} for n in numbers[start : start + 50_000]])
+        conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of the values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+FLOOR_SELECT = (
+    "SELECT 1 FROM dvf_registration WHERE address_no = ? AND input_date <= ?"
+    " AND (release_date IS NULL OR release_date > ?) LIMIT 1"
+)
+FLOOR_INSERT = (
+    "INSERT INTO bench_floor_audit (actor_id, action, target, details, prev_hash, event_hash, occurred_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def single_interleaved(
+    host: MockHost, actor: Actor, path: Path, numbers: list[str], n: int
+) -> tuple[list[float], list[float]]:
+    """Alternate one plugin lookup and one raw-sqlite3 floor lookup, so both meet the same disk."""
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_floor_audit (seq INTEGER PRIMARY KEY, actor_id TEXT, action TEXT,"
+        " target TEXT, details TEXT, prev_hash TEXT, event_hash TEXT, occurred_at TEXT)"
+    )
+    conn.commit()
+    day = DAY.isoformat()
+    plugin, floor = [], []
+    for i in range(n):
+        number = numbers[i % len(numbers)]
+        t0 = time.perf_counter()
+        host.notices(actor, [number])
+        t1 = time.perf_counter()
+        conn.execute(FLOOR_SELECT, (number, day, day)).fetchone()
+        conn.execute(FLOOR_INSERT, (actor.user_id, "notices", number, '{"count":1}', "0" * 64, "f" * 64, day))
+        conn.commit()
+        t2 = time.perf_counter()
+        plugin.append(t1 - t0)
+        floor.append(t2 - t1)
+    conn.close()
+    return plugin, floor
+
+
+def batch(host: MockHost, actor: Actor, numbers: list[str], flagged: list[str], repeat: int) -> tuple[float, float]:
+    """Best-of-``repeat`` seconds of the plugin's batch call and of the frozenset floor."""
+    flagged_set = frozenset(flagged)
+    host.notices(actor, numbers)  # warm the cache once (a real batch follows a change, or not)
+    plugin = min(_timed(lambda: host.notices(actor, numbers)) for _ in range(repeat))
+    floor = min(_timed(lambda: frozenset(numbers) & flagged_set) for _ in range(repeat))
+    return plugin, floor
+
+
+def _timed(fn: object) -> float:
+    t0 = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    """Run and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--single", type=int, default=2000, help="single lookups to time")
+    parser.add_argument("--batch", type=int, default=1_000_000, help="numbers in the batch")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        engine = sa.create_engine(f"sqlite:///{path}")
+        host = MockHost(engine, settings={"dvflag.audit_log_path": str(Path(tmp) / "audit.jsonl")})
+        actor = Actor("u-zeimu-view1", "D0102")
+        master = list(iter_address_numbers(args.batch, seed=SEED))
+        flagged = flagged_sample(args.batch, 1000, seed=SEED)
+        load_flagged(engine, flagged)
+        lookups = [flagged[i] if i % 2 else master[i * 7] for i in range(500)]
+
+        print(f"dvflag notices benchmark — SQLite file, {time.strftime('%Y-%m-%d %H:%M')}")
+        single_interleaved(host, actor, path, lookups, 50)  # warm-up
+        plugin_times, floor_times = single_interleaved(host, actor, path, lookups, args.single)
+        p50, p99 = percentile(plugin_times, 0.5), percentile(plugin_times, 0.99)
+        f50, f99 = percentile(floor_times, 0.5), percentile(floor_times, 0.99)
+        print(f"single lookup ({args.single} calls): plugin p50 {p50 * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms")
+        print(f"   floor raw sqlite3 select+insert+commit: p50 {f50 * 1e3:.3f} ms, p99 {f99 * 1e3:.3f} ms")
+        print(f"   ratio p50 {p50 / f50:.2f}x (target <= 2x), p99 {p99 / f99:.2f}x;"
+              f" mean plugin {statistics.mean(plugin_times) * 1e3:.3f} ms")
+
+        plugin_s, floor_s = batch(host, actor, master, flagged, args.repeat)
+        print(f"batch {args.batch:,} numbers, 1,000 flagged: plugin {plugin_s * 1e3:.1f} ms,"
+              f" floor frozenset intersection {floor_s * 1e3:.1f} ms, ratio {plugin_s / floor_s:.2f}x (target <= 2x)")
+
+        load_flagged(engine, master)  # every number flagged
+        plugin_s, floor_s = batch(host, actor, master, master, max(1, args.repeat - 2))
+        print(f"batch {args.batch:,} numbers, {args.batch:,} flagged: plugin {plugin_s * 1e3:.1f} ms,"
+              f" floor {floor_s * 1e3:.1f} ms, ratio {plugin_s / floor_s:.2f}x (no target)")
+        host.close()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``dvflag`` command line: database, audit, users, demo and conformance."""

@@ -1,0 +1,266 @@
+"""``dvflag``: operators' commands. Each one that touches data is audited with the OS user as actor."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from ..errors import DvflagError
+
+DEFAULT_SQLITE = Path("var") / "dvflag.sqlite3"
+
+
+def database_url(url: str | None) -> str:
+    """``--url``, else ``DVFLAG_DATABASE_URL``, else a SQLite file under ./var/."""
+    if url:
+        return url
+    env = os.environ.get("DVFLAG_DATABASE_URL")
+    if env:
+        return env
+    DEFAULT_SQLITE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE}"
+
+
+url_option = click.option("--url", help="SQLAlchemy URL (default: $DVFLAG_DATABASE_URL, else ./var/dvflag.sqlite3)")
+
+
+def _runtime(url: str | None) -> Any:
+    from ..service.runtime import Runtime
+
+    return Runtime(engine=sa.create_engine(database_url(url)))
+
+
+def _fail(err: DvflagError) -> None:
+    click.echo(f"エラー: {err.message} [{err.code}]", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="dvflag-plugin")
+def main() -> None:
+    """dvflag: DV等被害者 把握状況共有プラグインの運用コマンド"""
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic, version table dvf_alembic_version)."""
+
+
+@db.command("upgrade")
+@url_option
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(url: str | None, revision: str) -> None:
+    """Create or upgrade the plugin's tables."""
+    from ..storage import migrate
+
+    engine = sa.create_engine(database_url(url))
+    try:
+        migrate.upgrade(engine, revision)
+        with engine.connect() as conn:
+            click.echo(f"スキーマ版: {migrate.current_revision(conn)}")
+    finally:
+        engine.dispose()
+
+
+@db.command("downgrade")
+@url_option
+@click.argument("revision")
+def db_downgrade(url: str | None, revision: str) -> None:
+    """Downgrade the plugin's tables to REVISION (``base`` drops them)."""
+    from ..storage import migrate
+
+    engine = sa.create_engine(database_url(url))
+    try:
+        migrate.downgrade(engine, revision)
+    finally:
+        engine.dispose()
+
+
+@db.command("current")
+@url_option
+def db_current(url: str | None) -> None:
+    """Print the schema revision recorded in the database."""
+    from ..storage import migrate
+
+    engine = sa.create_engine(database_url(url))
+    try:
+        with engine.connect() as conn:
+            click.echo(migrate.current_revision(conn) or "(none)")
+    finally:
+        engine.dispose()
+
+
+@db.command("sql")
+@click.option("--dialect", type=click.Choice(["oracle", "postgresql", "mysql", "sqlite"]), required=True)
+@click.option("--downgrade", "downgrade_", is_flag=True, help="emit the downgrade script (head → base)")
+@click.option("--range", "revision_range", default=None, help="e.g. 0001:0002 (default: base → head)")
+def db_sql(dialect: str, downgrade_: bool, revision_range: str | None) -> None:
+    """Print the offline migration script (Oracle: runnable as printed in SQL*Plus/SQLcl)."""
+    from ..storage import migrate
+
+    default = f"{migrate.head_revision()}:base" if downgrade_ else "head"
+    click.echo(migrate.offline_sql(dialect, revision_range=revision_range or default, downgrade_=downgrade_), nl=False)
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Audit trail: verify and checkpoint."""
+
+
+@audit.command("verify")
+@url_option
+@click.option("--checkpoint", help="SEQ:HASH printed earlier by `dvflag audit checkpoint`")
+def audit_verify(url: str | None, checkpoint: str | None) -> None:
+    """Verify the hash chain; exit 1 and name the first broken sequence number if it is not intact."""
+    from ..audit import chain
+    from ..service.bootstrap import operator_actor
+
+    rt = _runtime(url)
+    point = None
+    if checkpoint:
+        seq_text, _, digest = checkpoint.partition(":")
+        if not seq_text.isdigit() or len(digest) != 64:
+            raise click.BadParameter("SEQ:HASH の形式で指定してください", param_hint="--checkpoint")
+        point = (int(seq_text), digest)
+    with rt.engine.connect() as conn:
+        result = chain.verify(conn, checkpoint=point)
+    rt.audit_alone(
+        operator_actor(), "audit", None, "ok", None,
+        {"op": "verify", "source": "cli", "ok": result.ok, "first_broken_seq": result.first_broken_seq},
+    )
+    click.echo(result.message)
+    if not result.ok:
+        click.echo(f"first_broken_seq={result.first_broken_seq}")
+        sys.exit(1)
+
+
+@audit.command("checkpoint")
+@url_option
+def audit_checkpoint(url: str | None) -> None:
+    """Print the chain head (seq and hash) to keep outside the database."""
+    from ..audit import chain
+
+    rt = _runtime(url)
+    with rt.engine.connect() as conn:
+        head = chain.read_head(conn)
+    click.echo(f"{head.last_seq}:{head.last_hash}")
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Bootstrap the plugin's user registry (the first 利用者管理者); later use dvflag.users."""
+
+
+def _date(value: str | None, field: str) -> date | None:
+    from ..text.wareki import parse_date
+
+    return parse_date(value, field=field) if value else None
+
+
+@users.command("add")
+@url_option
+@click.argument("user_id")
+@click.option("--dept", "dept_code", required=True, help="所属コード")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["viewer", "registrar", "supervisor", "user_admin", "auditor"]))
+@click.option("--valid-from")
+@click.option("--valid-to")
+def users_add(url: str | None, user_id: str, dept_code: str, roles: tuple[str, ...], valid_from: str | None,
+              valid_to: str | None) -> None:
+    """Add a plugin user."""
+    from ..service import bootstrap
+
+    rt = _runtime(url)
+    try:
+        account = bootstrap.add_user(
+            rt, bootstrap.operator_actor(), user_id=user_id, dept_code=dept_code, roles=frozenset(roles),
+            valid_from=_date(valid_from, "valid_from"), valid_to=_date(valid_to, "valid_to"),
+        )
+    except DvflagError as err:
+        _fail(err)
+    click.echo(f"登録しました: {account.user_id} 所属={account.dept_code} ロール={','.join(sorted(account.roles))}")
+
+
+@users.command("list")
+@url_option
+def users_list(url: str | None) -> None:
+    """List plugin users."""
+    from ..service import users as users_ops
+
+    rt = _runtime(url)
+    with rt.engine.connect() as conn:
+        for a in users_ops.list_users(conn):
+            state = "有効" if a.enabled else "無効"
+            until = a.valid_to.isoformat() if a.valid_to else "-"
+            click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
+
+
+@users.command("disable")
+@url_option
+@click.argument("user_id")
+def users_disable(url: str | None, user_id: str) -> None:
+    """Disable a plugin user."""
+    from ..service import bootstrap
+
+    rt = _runtime(url)
+    try:
+        bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes={"enabled": 0}, roles=None)
+    except DvflagError as err:
+        _fail(err)
+    click.echo(f"無効化しました: {user_id}")
+
+
+@users.command("roles")
+@url_option
+@click.argument("user_id")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["viewer", "registrar", "supervisor", "user_admin", "auditor"]))
+def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
+    """Set a plugin user's roles (replaces them)."""
+    from ..service import bootstrap
+
+    rt = _runtime(url)
+    try:
+        bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes={}, roles=frozenset(roles))
+    except DvflagError as err:
+        _fail(err)
+    click.echo(f"ロールを設定しました: {user_id} {','.join(sorted(roles))}")
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--url", help="database URL (default: a fresh SQLite file under ./var/)")
+def demo(url: str | None) -> None:
+    """Run the scripted walkthrough on dummy data (Japanese)."""
+    from ..demo import run_demo
+
+    sys.exit(run_demo(url))
+
+
+def _json_default(value: object) -> str:
+    return str(value)
+
+
+def dump(value: object) -> str:
+    """JSON for CLI output."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

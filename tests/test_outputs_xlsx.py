@@ -1,0 +1,196 @@
+"""Excel writer (issue 5): load every workbook back with openpyxl and look inside the package."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, date, datetime
+
+import openpyxl
+from openpyxl.worksheet.worksheet import Worksheet
+
+from dvflag_hookspecs.values import Registration
+from dvflag_plugin.outputs import COLUMNS, ExportMeta, WrittenOutput, write_xlsx
+from dvflag_plugin.outputs.xlsx_writer import DATE_FORMAT, INFO_SHEET_TITLE, SHEET_TITLE, display_width
+
+META = ExportMeta(
+    title="DV等支援対象者 把握状況一覧（全所属）",
+    output_no="EXP-20261126-000043",
+    generated_at=datetime(2026, 11, 26, 5, 3, tzinfo=UTC),
+    actor_id="u-somu-07",
+    actor_dept="D0801",
+    actor_dept_name="総務課",
+    as_of=date(2026, 11, 26),
+    scope_label="全所属",
+    filters_label="すべて（有効・解除）",
+)
+IVS_NAME = "葛\U000e0100城 三郎"
+HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tX"]
+
+
+def reg(i: int, name: str, **kw: object) -> Registration:
+    """A synthetic dummy registration (ダミーデータ)."""
+    values: dict[str, object] = {
+        "record_id": 9000 + i,
+        "address_no": f"{i:010d}",
+        "name": name,
+        "sex_code": 1 if i % 2 else 2,
+        "birth_date": date(1990, 5, i % 28 + 1),
+        "dept_code": "D0102",
+        "dept_name": "税務課",
+        "input_date": date(2024, 4, 1),
+        "release_date": None,
+        "row_version": 1,
+    }
+    values.update(kw)
+    return Registration(**values)  # type: ignore[arg-type]
+
+
+def dummy_rows() -> list[Registration]:
+    return [
+        reg(1, "髙橋 花子"),
+        reg(2, "𠮷田 一郎", release_date=date(2026, 3, 31)),
+        reg(3, "山﨑 次郎", dept_code="D0403", dept_name="障害者福祉課"),
+        reg(4, IVS_NAME, sex_code=9),
+    ]
+
+
+def export(rows: list[Registration]) -> tuple[bytes, WrittenOutput]:
+    buf = io.BytesIO()
+    result = write_xlsx(iter(rows), META, buf)
+    return buf.getvalue(), result
+
+
+def sheet(data: bytes) -> Worksheet:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == [SHEET_TITLE, INFO_SHEET_TITLE]
+    ws = wb[SHEET_TITLE]
+    assert isinstance(ws, Worksheet)
+    return ws
+
+
+def test_header_row_and_values_read_back() -> None:
+    data, result = export(dummy_rows())
+    ws = sheet(data)
+    header = ws[1]
+    assert [c.value for c in header] == list(COLUMNS)
+    assert all(c.font.bold for c in header)
+    assert ws.max_column == len(COLUMNS)
+    assert ws.max_row == 5
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert [v[0] for v in values] == ["0000000001", "0000000002", "0000000003", "0000000004"]
+    assert [v[1] for v in values] == ["髙橋 花子", "𠮷田 一郎", "山﨑 次郎", IVS_NAME]
+    assert [v[2] for v in values] == ["男", "女", "男", "適用不能"]
+    assert [v[8] for v in values] == ["有効", "解除", "有効", "有効"]
+    assert values[2][4:6] == ["D0403", "障害者福祉課"]
+    assert result.row_count == 4
+    assert result.page_count is None
+    assert result.replacements == ()
+
+
+def test_date_cells_are_real_dates_in_wareki_format() -> None:
+    ws = sheet(export(dummy_rows())[0])
+    second = ws[3]
+    birth, input_day, release = second[3], second[6], second[7]
+    expected_dates = ((birth, date(1990, 5, 3)), (input_day, date(2024, 4, 1)), (release, date(2026, 3, 31)))
+    for cell, expected in expected_dates:
+        assert cell.is_date
+        assert isinstance(cell.value, datetime)
+        assert cell.value.date() == expected
+        assert cell.number_format == DATE_FORMAT
+    first = ws[2]
+    assert first[7].value is None  # 解除日 empty while held
+    assert first[0].data_type == "s"  # address number is text: leading zeros survive
+
+
+def test_hostile_names_are_inert_text() -> None:
+    rows = [reg(i, name) for i, name in enumerate(HOSTILE, start=1)]
+    rows.append(reg(9, "髙橋 花子", dept_name="=1+2"))
+    data, result = export(rows)
+    ws = sheet(data)
+    cells = [row[1] for row in ws.iter_rows(min_row=2)]
+    assert [c.value for c in cells[:5]] == HOSTILE
+    for c in cells[:5]:
+        assert c.data_type == "s"
+        assert c.quotePrefix  # stays text even when a user edits the cell
+    assert cells[5].value == "髙橋 花子"
+    assert not cells[5].quotePrefix
+    dept = ws[7][5]
+    assert dept.value == "=1+2"
+    assert dept.data_type == "s"
+    assert result.replacements == ()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "<f>" not in xml
+    assert "<f " not in xml
+
+
+def test_carriage_return_cannot_be_held_and_is_reported() -> None:
+    data, result = export([reg(1, "\rY"), reg(2, "髙橋 花子")])
+    ws = sheet(data)
+    cell = ws[2][1]
+    assert cell.value == "〓Y"
+    assert cell.data_type == "s"
+    assert result.replacements == ((1, "氏名"),)
+
+
+def test_print_setup_header_and_footer() -> None:
+    ws = sheet(export(dummy_rows())[0])
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.orientation == "landscape"
+    assert str(ws.page_setup.paperSize) == "9"  # A4
+    assert ws.sheet_properties.pageSetUpPr is not None
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.oddHeader.left.text == "取扱注意"
+    assert ws.oddHeader.center.text == META.title
+    assert "EXP-20261126-000043" in (ws.oddHeader.right.text or "")
+    assert ws.oddFooter.center.text == "&P / &N"
+    assert "令和8年11月26日 14:03" in (ws.oddFooter.left.text or "")
+    assert "u-somu-07" in (ws.oddFooter.right.text or "")
+    assert ws.auto_filter.ref == "A1:I5"
+
+
+def test_column_widths_fit_japanese_text() -> None:
+    long_name = "長谷川" * 8 + " 花子"
+    ws = sheet(export([*dummy_rows(), reg(9, long_name)])[0])
+    widths = {k: v.width for k, v in ws.column_dimensions.items()}
+    assert widths["A"] >= display_width("団体内統合宛名番号")  # 18 half-width units
+    assert widths["B"] >= display_width(long_name)
+    assert widths["C"] < widths["B"]
+    assert widths["D"] >= display_width("令和00年00月00日")
+
+
+def test_info_sheet_names_the_output() -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(export(dummy_rows())[0]))
+    info = dict(wb[INFO_SHEET_TITLE].iter_rows(values_only=True))
+    assert info["取扱区分"] == "取扱注意"
+    assert info["出力番号"] == "EXP-20261126-000043"
+    assert info["出力者"] == "u-somu-07（D0801 総務課）"
+    assert info["出力日時"] == "令和8年11月26日 14:03:00（日本時間）"
+    assert info["範囲"] == "全所属"
+    assert info["件数"] == "4"
+    assert wb.properties.title == META.title
+
+
+def test_empty_export_has_header_only() -> None:
+    data, result = export([])
+    ws = sheet(data)
+    assert ws.max_row == 1
+    assert result.row_count == 0
+
+
+def test_more_rows_than_the_width_sample() -> None:
+    rows = (reg(i, "髙橋 花子") for i in range(1, 1201))
+    buf = io.BytesIO()
+    result = write_xlsx(rows, META, buf)
+    ws = sheet(buf.getvalue())
+    assert result.row_count == 1200
+    assert ws.max_row == 1201
+    assert ws.cell(row=1201, column=1).value == "0000001200"
+
+
+def test_display_width_counts_wide_characters_twice() -> None:
+    assert display_width("髙橋 花子") == 9
+    assert display_width("ABC") == 3
+    assert display_width(IVS_NAME) == 9  # the selector takes no room
