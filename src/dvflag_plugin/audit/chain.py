@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -168,36 +169,34 @@ def row_to_event(row: sa.Row[Any]) -> AuditEvent:
 def iter_events(conn: sa.Connection, *, from_seq: int = 1) -> Iterator[AuditEvent]:
     """Stream events in sequence order."""
     stmt = _events_in_order.where(audit_event.c.seq >= from_seq).execution_options(yield_per=2000)
-    for row in conn.execute(stmt):
-        yield row_to_event(row)
+    with conn.execute(stmt) as result:  # a server-side cursor on PostgreSQL: always closed
+        for row in result:
+            yield row_to_event(row)
 
 
 def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
     """Walk the chain; name the first broken link, and detect truncation against a checkpoint."""
     head = read_head(conn)
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     checkpoint_seen = checkpoint is None or checkpoint[0] == 0
 
     def broken(seq: int, message: str) -> VerifyResult:
         return VerifyResult(False, checked, head.last_seq, head.last_hash, seq, message)
 
-    for event in iter_events(conn):
-        if event.seq != expected_seq:
-            return broken(expected_seq, f"連番 {expected_seq} が欠落しています（次は {event.seq}）")
-        if event.prev_hash != expected_prev:
-            return broken(event.seq, f"連番 {event.seq} の prev_hash が前のイベントと一致しません")
-        body = event_body(event.seq, event.event_id, event.occurred_at, event)
-        if link_hash(event.prev_hash, body) != event.hash:
-            return broken(event.seq, f"連番 {event.seq} の内容がハッシュと一致しません（改ざんの疑い）")
-        if checkpoint is not None and event.seq == checkpoint[0]:
-            if event.hash != checkpoint[1]:
-                return broken(event.seq, f"連番 {event.seq} のハッシュがチェックポイントと一致しません")
-            checkpoint_seen = True
-        expected_prev = event.hash
-        expected_seq += 1
-        checked += 1
+    with closing(iter_events(conn)) as events:  # returning early still closes the cursor
+        for event in events:
+            if event.seq != expected_seq:
+                return broken(expected_seq, f"連番 {expected_seq} が欠落しています（次は {event.seq}）")
+            if event.prev_hash != expected_prev:
+                return broken(event.seq, f"連番 {event.seq} の prev_hash が前のイベントと一致しません")
+            body = event_body(event.seq, event.event_id, event.occurred_at, event)
+            if link_hash(event.prev_hash, body) != event.hash:
+                return broken(event.seq, f"連番 {event.seq} の内容がハッシュと一致しません（改ざんの疑い）")
+            if checkpoint is not None and event.seq == checkpoint[0]:
+                if event.hash != checkpoint[1]:
+                    return broken(event.seq, f"連番 {event.seq} のハッシュがチェックポイントと一致しません")
+                checkpoint_seen = True
+            expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     last_seq = expected_seq - 1
     if checkpoint is not None and not checkpoint_seen:
         return broken(

@@ -68,12 +68,13 @@ class MockHost:
         self.masters = DummyMasters(self.data)
         self.pm.register(self.masters, name="mockhost.masters")
         self.load_errors: list[LoadError] = []
+        self._from_entry_points: set[str] = set()
         if plugins is None:
             self._load_entry_points(set(allow))
         else:
             for plugin in plugins:
                 self.pm.register(plugin)
-        self.pm.check_pending()
+        self._check_pending()
         self.hooks = HostHookCaller(self.pm)
         if migrate:
             self.run_migrations()
@@ -91,6 +92,25 @@ class MockHost:
                 self.pm.register(ep.load(), name=ep.name)
             except Exception as err:  # one broken plugin must not take the host down
                 self.load_errors.append(LoadError(ep.name, "".join(traceback.format_exception_only(err)).strip()))
+            else:
+                self._from_entry_points.add(ep.name)
+
+    def _check_pending(self) -> None:
+        """``check_pending()``; an entry-point plugin implementing an unknown hook is reported and removed.
+
+        Plugins handed over in ``plugins=`` are the caller's own: their error is raised.
+        """
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as err:
+                name = self.pm.get_name(err.plugin) if self.pm.is_registered(err.plugin) else None
+                if name is None or name not in self._from_entry_points:
+                    raise
+                self.pm.unregister(err.plugin)
+                self._from_entry_points.discard(name)
+                self.load_errors.append(LoadError(name, f"PluginValidationError: {err}"))
 
     def run_migrations(self) -> list[str]:
         """Run every plugin's migrations with its own version table; returns the plugin names."""

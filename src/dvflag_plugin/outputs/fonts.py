@@ -7,14 +7,16 @@ on PyPI carry CFF (PostScript) outlines, which reportlab cannot embed.
 
 Lookup order:
 1. the environment variable ``DVFLAG_PDF_FONT`` (path to a .ttf file), if set — it must exist;
-2. known install locations of IPAmj明朝, then of fonts that also cover all of the dummy data
-   (花園明朝A), then of IPAex fonts (JIS X 0213 only: no 𠮷 — such characters print as 〓 and are
-   reported).
+2. IPAmj明朝 unpacked into the virtual environment (``<venv>/share/fonts/truetype/ipamj/``, for a
+   developer without root: ``apt-get download`` + ``dpkg-deb -x``), then the Debian package's
+   location, then fonts that also cover all of the dummy data (花園明朝A), then IPAex fonts
+   (JIS X 0208/0213 only: no 𠮷 — such characters print as 〓 and are reported).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ INSTALL_HINT: Final = (
 )
 
 CANDIDATES: Final[tuple[str, ...]] = (
+    os.path.join(sys.prefix, "share", "fonts", "truetype", "ipamj", "ipamjm.ttf"),  # unpacked into the venv
     "/usr/share/fonts/truetype/ipamj/ipamjm.ttf",
     "/usr/local/share/fonts/ipamjm.ttf",
     "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf",

@@ -46,19 +46,29 @@ CAUTION: Final = "取扱注意"
 NO_DATA: Final = "該当するデータはありません。"
 RED: Final = (0.78, 0.0, 0.0)
 
-_FIXED: Final[dict[int, float]] = {0: 80.0, 2: 40.0, 3: 88.0, 4: 52.0, 6: 88.0, 7: 88.0, 8: 36.0}
-"""Widths (pt) of the fixed columns by index; 氏名 (1) and 所属名 (5) share the rest."""
+_SAMPLES: Final[dict[int, tuple[str, ...]]] = {
+    0: ("0" * 16,),  # 団体内統合宛名番号: up to 16 digits by default
+    2: ("適用不能",),
+    3: ("平成30年12月31日", "令和10年12月31日"),
+    4: ("D00000",),
+    6: ("平成30年12月31日", "令和10年12月31日"),
+    7: ("平成30年12月31日", "令和10年12月31日"),
+    8: ("未開始",),
+}
+"""Widest expected text of each fixed-width column; 氏名 (1) and 所属名 (5) share the rest."""
 
 
-def _column_widths() -> list[float]:
-    usable = PAGE_WIDTH - 2 * MARGIN_X
-    rest = usable - sum(_FIXED.values())
-    flexible = {1: round(rest * 0.54, 1)}
-    flexible[5] = rest - flexible[1]
-    return [_FIXED.get(i, flexible.get(i, 0.0)) for i in range(len(COLUMNS))]
-
-
-COLUMN_WIDTHS: Final = _column_widths()
+def column_widths(font_name: str) -> list[float]:
+    """Column widths (pt) for the font: fixed columns fit their widest text and label; 氏名 gets 54%
+    of what remains and 所属名 the rest (both wrap)."""
+    widths: dict[int, float] = {}
+    for i, samples in _SAMPLES.items():
+        widest = max(stringWidth(t, font_name, BODY_SIZE) for t in (*samples, COLUMNS[i]))
+        widths[i] = float(widest) + 2 * PAD + 1
+    rest = PAGE_WIDTH - 2 * MARGIN_X - sum(widths.values())
+    widths[1] = round(rest * 0.54, 1)
+    widths[5] = rest - widths[1]
+    return [widths[i] for i in range(len(COLUMNS))]
 
 
 class _Layout:
@@ -75,8 +85,9 @@ class _Layout:
         self._widths: dict[str, float] = {}
         self.y = 0.0
         self.table_top = 0.0
+        self.widths = column_widths(font.name)
         xs = [MARGIN_X]
-        for w in COLUMN_WIDTHS:
+        for w in self.widths:
             xs.append(xs[-1] + w)
         self.xs = xs
 
@@ -218,7 +229,7 @@ class _Layout:
             text, changed = self.printable(self.cell_text(value))
             if changed:
                 self.replaced.append((row_no, COLUMNS[i]))
-            cells.append(self.wrap(text, COLUMN_WIDTHS[i] - 2 * PAD))
+            cells.append(self.wrap(text, self.widths[i] - 2 * PAD))
         height = max(len(lines) for lines in cells) * LEADING + 2 * PAD
         if self.y - height < MARGIN_BOTTOM:
             self.end_page()
