@@ -13,7 +13,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ DAY = date(2026, 11, 26)
 
 def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
     """Benchmark set-up: bulk-insert active registrations and bump the change counter."""
-    stamp = datetime(2026, 1, 5, 3, 0)
+    stamp = datetime(2026, 1, 5, 3, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as stored
     common = {
         "name": "ダミー　太郎", "sex_code": 1, "birth_date": date(1990, 1, 1), "dept_code": "D0201",
         "dept_name": "子ども家庭課", "input_date": date(2026, 1, 5), "release_date": None, "row_version": 1,
@@ -38,7 +38,8 @@ def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
     with engine.begin() as conn:
         conn.execute(sa.delete(registration))
         for start in range(0, len(numbers), 50_000):
-            conn.execute(sa.insert(registration), [{**common, "address_no": n} for n in numbers[start : start + 50_000]])
+            chunk = numbers[start : start + 50_000]
+            conn.execute(sa.insert(registration), [{**common, "address_no": n} for n in chunk])
         conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
 
 

@@ -19,6 +19,7 @@ from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.testing import backends
 
+pytest_plugins = ("pytester",)
 _SELECTED = tuple(b for b in os.environ.get("DVFLAG_BACKENDS", ",".join(backends.BACKENDS)).split(",") if b)
 _unavailable: dict[str, str] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def test_links_are_sha256_of_previous_hash_and_canonical_json(host: MockHost, en
     host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=_person(host))
     rows = _events(engine)
     assert rows[0].prev_hash == GENESIS_HASH
-    for before, row in zip(rows, rows[1:], strict=False):
+    for before, row in itertools.pairwise(rows):
         assert row.prev_hash == before.event_hash
     last = chain.row_to_event(rows[-1])
     body = chain.event_body(last.seq, last.event_id, last.occurred_at, last)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +19,7 @@ NETWORK_CLIENTS = {"requests", "httpx", "urllib3", "aiohttp", "smtplib", "ftplib
 
 
 @pytest.fixture
-def only_the_database(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+def only_the_database(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Block every Python-level socket connection except to the database server the host gave us."""
     url = engine.url
     allowed = {(url.host, url.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(engine.dialect.name))}
@@ -37,7 +36,7 @@ def only_the_database(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded)
-    yield refused
+    return refused
 
 
 def test_every_operation_runs_with_sockets_blocked(host: MockHost, only_the_database: list[object]) -> None:

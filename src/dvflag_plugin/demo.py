@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+
 from dvflag_hookspecs import Actor
 
 from .dummydata.generator import iter_address_numbers
@@ -33,7 +34,7 @@ def _who(host: MockHost, actor: Actor) -> str:
     return f"{dept}の {actor.user_id}"
 
 
-def run_demo(url: str | None = None) -> int:
+def run_demo(url: str | None = None, *, master_size: int = MASTER_SIZE) -> int:
     """Run the walkthrough; returns the process exit code (0 when the audit chain verifies)."""
     if url is None:
         folder = Path("var")
@@ -42,13 +43,13 @@ def run_demo(url: str | None = None) -> int:
     engine = sa.create_engine(url)
     host = MockHost(engine, settings={"dvflag.audit_log_path": "var/demo-audit.jsonl"})
     try:
-        return _walkthrough(host, url)
+        return _walkthrough(host, url, master_size)
     finally:
         host.close()
         engine.dispose()
 
 
-def _walkthrough(host: MockHost, url: str) -> int:
+def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
     data = host.data
     today = data.reference_date
     _say(click.style("DV等被害者 把握状況共有プラグイン（dvflag）デモ — すべてダミーデータです", bold=True))
@@ -91,9 +92,9 @@ def _walkthrough(host: MockHost, url: str) -> int:
         for h in advice.other_holders:
             _say(f"  ・{h.dept_name}（{h.dept_code}） 入力日 {format_wareki(h.input_date)}")
 
-    _step(f"バッチ：宛名マスタ全件（{MASTER_SIZE:,} 件）を 1 回の呼び出しで照合")
-    numbers = list(iter_address_numbers(MASTER_SIZE, seed=20261126))
-    numbers[MASTER_SIZE // 2] = person.address_no
+    _step(f"バッチ：宛名マスタ全件（{master_size:,} 件）を 1 回の呼び出しで照合")
+    numbers = list(iter_address_numbers(master_size, seed=20261126))
+    numbers[master_size // 2] = person.address_no
     started = time.perf_counter()
     flagged = host.notices(Actor("batch-nightly", "D0102"), numbers)
     elapsed = time.perf_counter() - started
@@ -118,7 +119,7 @@ def _walkthrough(host: MockHost, url: str) -> int:
     result = service.audit(auditor, {"op": "verify"})
     head = service.audit(auditor, {"op": "checkpoint"})
     _say(f"  {result.message}")  # type: ignore[union-attr]
-    _say(f"  チェックポイント（外部保管用）: {head['seq']}:{head['hash']}")  # type: ignore[index]
+    _say(f"  チェックポイント（外部保管用）: {head['seq']}:{head['hash']}")  # type: ignore[index,call-overload]
     _say()
     _say("デモは以上です。監査ログ（JSON 行）: var/demo-audit.jsonl")
     return 0 if result.ok else 1  # type: ignore[union-attr]

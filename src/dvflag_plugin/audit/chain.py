@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
 from ..storage.schema import GENESIS_HASH, audit_event, chain_head
@@ -183,7 +184,7 @@ def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) ->
     def broken(seq: int, message: str) -> VerifyResult:
         return VerifyResult(False, checked, head.last_seq, head.last_hash, seq, message)
 
-    with closing(iter_events(conn)) as events:  # returning early still closes the cursor
+    with closing(iter_events(conn)) as events:  # type: ignore[type-var]  # a generator has close()
         for event in events:
             if event.seq != expected_seq:
                 return broken(expected_seq, f"連番 {expected_seq} が欠落しています（次は {event.seq}）")
@@ -200,7 +201,9 @@ def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) ->
     last_seq = expected_seq - 1
     if checkpoint is not None and not checkpoint_seen:
         return broken(
-            last_seq + 1, f"チェックポイント（連番 {checkpoint[0]}）より後が切り詰められています（末尾 {last_seq}）"
+            last_seq + 1,
+            f"チェックポイント（連番 {checkpoint[0]}）のイベントがありません。"
+            f"末尾が切り詰められています（現在の末尾 {last_seq}）",
         )
     if head.last_seq != last_seq or head.last_hash != expected_prev:
         return broken(last_seq + 1, f"先頭情報（連番 {head.last_seq}）とイベント列（末尾 {last_seq}）が一致しません")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import structlog
+
 from dvflag_hookspecs import AuditEvent
 
 EVENT_NAME = "dvflag.audit"

@@ -12,6 +12,8 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from dvflag_hookspecs import ALL_ROLES
+
 from ..errors import DvflagError
 
 DEFAULT_SQLITE = Path("var") / "dvflag.sqlite3"
@@ -177,7 +179,7 @@ def _date(value: str | None, field: str) -> date | None:
 @url_option
 @click.argument("user_id")
 @click.option("--dept", "dept_code", required=True, help="所属コード")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["viewer", "registrar", "supervisor", "user_admin", "auditor"]))
+@click.option("--role", "roles", multiple=True, type=click.Choice(list(ALL_ROLES)))
 @click.option("--valid-from")
 @click.option("--valid-to")
 def users_add(url: str | None, user_id: str, dept_code: str, roles: tuple[str, ...], valid_from: str | None,
@@ -228,7 +230,7 @@ def users_disable(url: str | None, user_id: str) -> None:
 @users.command("roles")
 @url_option
 @click.argument("user_id")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["viewer", "registrar", "supervisor", "user_admin", "auditor"]))
+@click.option("--role", "roles", multiple=True, type=click.Choice(list(ALL_ROLES)))
 def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
     """Set a plugin user's roles (replaces them)."""
     from ..service import bootstrap
@@ -246,11 +248,12 @@ def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
 
 @main.command("demo")
 @click.option("--url", help="database URL (default: a fresh SQLite file under ./var/)")
-def demo(url: str | None) -> None:
+@click.option("--master-size", default=2_000_000, show_default=True, help="numbers in the batch step")
+def demo(url: str | None, master_size: int) -> None:
     """Run the scripted walkthrough on dummy data (Japanese)."""
     from ..demo import run_demo
 
-    sys.exit(run_demo(url))
+    sys.exit(run_demo(url, master_size=master_size))
 
 
 def _json_default(value: object) -> str:

@@ -13,6 +13,7 @@ import pluggy
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+
 from dvflag_hookspecs import (
     ENTRY_POINT_GROUP,
     PROJECT_NAME,

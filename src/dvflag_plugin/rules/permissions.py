@@ -89,9 +89,8 @@ def decide(account: Account | None, actor_dept: str, action: str, target_dept: s
     if rule is None:
         return "action.unknown"
     problem = account_problem(account, actor_dept, today)
-    if problem is not None:
-        return problem
-    assert account is not None
+    if problem is not None or account is None:
+        return problem or "user.unknown"
     if not account.roles & rule.roles:
         return "role.missing"
     if rule.own_department_only and target_dept is not None and target_dept != account.dept_code:

@@ -96,7 +96,9 @@ def sex_code(value: object, *, field: str = "sex_code") -> int:
         code = int(text) if text.isascii() and text.isdigit() else None
     if code not in SEX_CODES:
         raise ValidationError(
-            field, "sex_code", f"{label(field)}は JIS X 5218 のコード（0:不明, 1:男, 2:女, 9:適用不能）で指定してください"
+            field,
+            "sex_code",
+            f"{label(field)}は JIS X 5218 のコード（0:不明, 1:男, 2:女, 9:適用不能）で指定してください",
         )
     return code
 

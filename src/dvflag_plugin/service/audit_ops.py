@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
 from ..audit import chain

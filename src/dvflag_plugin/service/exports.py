@@ -9,7 +9,6 @@ from dvflag_hookspecs import ExportResult
 
 from .runtime import Op
 
-
 EXPORT_FIELDS = ("format", "scope", "state", "dept_code", "input_from", "input_to", "encoding", "strict")
 
 

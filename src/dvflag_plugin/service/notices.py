@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import Notice
 
 from ..errors import ValidationError

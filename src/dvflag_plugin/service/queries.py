@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import Holding, Registration, ReleaseAdvice, ReviewItem, Status
 
 from ..errors import ValidationError
@@ -24,7 +25,9 @@ STATES = ("active", "released", "all")
 MAX_SEARCH_ROWS = 1000
 
 _holders = (
-    sa.select(registration.c.dept_code, registration.c.dept_name, registration.c.input_date, registration.c.release_date)
+    sa.select(
+        registration.c.dept_code, registration.c.dept_name, registration.c.input_date, registration.c.release_date
+    )
     .where(registration.c.address_no == sa.bindparam("address_no"))
     .order_by(registration.c.input_date, registration.c.dept_code)
 )
@@ -68,7 +71,9 @@ def search(op: Op, params: Mapping[str, Any]) -> tuple[Registration, ...]:
         used.append("dept_code")
     state = p.get("state") or "active"
     if state not in STATES:
-        raise ValidationError("state", "choice", "状態は active（有効）, released（解除済）, all（すべて）のいずれかです")
+        raise ValidationError(
+            "state", "choice", "状態は active（有効）, released（解除済）, all（すべて）のいずれかです"
+        )
     if state == "active":
         stmt = stmt.where(active_clause(op.today))
     elif state == "released":
@@ -133,7 +138,10 @@ def review_due(op: Op, params: Mapping[str, Any]) -> tuple[ReviewItem, ...]:
 
 
 ADVICE_SAFE = "他の所属はこの方を保持していません。フラグの解除は可能です"
-ADVICE_HELD = "他の所属（{n}件）がこの方を DV等被害者として保持しています。自動応答不可・不開示該当フラグを解除しないでください"
+ADVICE_HELD = (
+    "他の所属（{n}件）がこの方を DV等被害者として保持しています。"
+    "自動応答不可・不開示該当フラグを解除しないでください"
+)
 
 
 def advice(op: Op, address_no_value: object) -> ReleaseAdvice:

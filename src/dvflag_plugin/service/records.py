@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import Person, Registration
 
 from ..errors import DuplicateError, NotFoundError, StaleVersionError, StateError, ValidationError
 from ..rules import validation as v
 from ..rules.record import is_active
 from ..storage.schema import DEPT_CODE_LEN, DEPT_NAME_LEN, registration
+from ..storage.transactions import inserted_id
 from .runtime import Op
 
 REGISTER_FIELDS = ("address_no", "name", "sex_code", "birth_date", "dept_code", "dept_name", "input_date")
@@ -143,7 +145,8 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
         current = to_value(existing)
         if current.release_date is None or is_active(current.input_date, current.release_date, op.today):
             raise DuplicateError(
-                f"この所属（{dept_code}）は既にこの宛名番号を有効な登録として保持しています（レコードID {current.record_id}）"
+                f"この所属（{dept_code}）は既にこの宛名番号を有効な登録として保持しています"
+                f"（レコードID {current.record_id}）"
             )
         op.details.update(record_id=current.record_id, reopened=True)
         return _write(op, current.record_id, current.row_version, values)
@@ -158,7 +161,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
             )
     except sa.exc.IntegrityError as err:
         raise DuplicateError(f"この所属（{dept_code}）は既にこの宛名番号を登録しています") from err
-    record_id = int(result.inserted_primary_key[0])
+    record_id = inserted_id(result)
     op.details["record_id"] = record_id
     op.changed = True
     return _load(op, record_id)

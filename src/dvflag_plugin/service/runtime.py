@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 
 from ..audit import chain
@@ -81,9 +82,8 @@ class Op:
     def denial(self, action: str, dept_code: str | None = None) -> str | None:
         """The reason ``action`` is denied (registry first, then the host's narrowing), or None."""
         reason = permissions.decide(self.account(), self.actor.dept_code, action, dept_code, self.today)
-        if reason is None and self.rt.host is not None:
-            if not self.rt.host.authorize(self.actor, action, dept_code):
-                reason = "host.denied"
+        if reason is None and self.rt.host is not None and not self.rt.host.authorize(self.actor, action, dept_code):
+            reason = "host.denied"
         return reason
 
     def require(self, action: str, dept_code: str | None = None) -> permissions.Account:
@@ -92,7 +92,8 @@ class Op:
         if reason is not None:
             raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
         account = self.account()
-        assert account is not None
+        if account is None:  # pragma: no cover - decide() denies a missing account
+            raise PermissionDenied(permissions.DENIAL_MESSAGES["user.unknown"], code="user.unknown")
         return account
 
 
@@ -157,7 +158,7 @@ class Runtime:
         try:
             result, event = with_retries(attempt)
         except DvflagError as err:
-            outcome = "denied" if isinstance(err, PermissionDenied) else "error"
+            outcome: chain.Outcome = "denied" if isinstance(err, PermissionDenied) else "error"
             details = dict(seen["details"])
             details["message"] = err.message
             self.audit_alone(actor, action, seen["target"], outcome, err.code, details, now=now)

@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+
 from dvflag_hookspecs import ALL_ROLES, UserAccount
 
 from ..errors import DuplicateError, NotFoundError, PermissionDenied, StaleVersionError, ValidationError
 from ..rules import permissions
 from ..rules import validation as v
 from ..storage.schema import DEPT_CODE_LEN, USER_ID_LEN, app_user, user_role
+from ..storage.transactions import inserted_id
 from .runtime import Op
 
 OPS = ("list", "get", "add", "update", "roles", "disable", "enable")
@@ -76,7 +78,7 @@ def add_user(
             row_version=1, created_at=stamp, updated_at=stamp,
         )
     )
-    _set_roles(conn, int(result.inserted_primary_key[0]), roles)
+    _set_roles(conn, inserted_id(result), roles)
     return _account(conn, _get_row(conn, user_id))
 
 

@@ -63,3 +63,11 @@ def with_retries(fn: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
                 raise
             time.sleep(0.02 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def inserted_id(result: sa.CursorResult[object]) -> int:
+    """The surrogate id of the row an INSERT just created."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:  # pragma: no cover - every table has an identity key
+        raise RuntimeError("the database returned no primary key for the inserted row")
+    return int(key[0])

@@ -30,12 +30,16 @@ def dvflag_data() -> DummyDataSet:
 
 @pytest.fixture
 def dvflag_host(tmp_path: Path, dvflag_data: DummyDataSet) -> Iterator[MockHost]:
-    """A fresh mock host on its own SQLite file, migrated, started and with its users seeded."""
+    """A fresh mock host on its own SQLite file, migrated, started and with its users seeded.
+
+    The recorder and the host's audit copy (``masters.audit_copy``) start empty after seeding.
+    """
     from ..mockhost import MockHost
 
     host = MockHost(f"sqlite:///{tmp_path / 'dvflag.sqlite3'}", data=dvflag_data)
     host.seed_users()
     host.recorder.clear()
+    host.masters.audit_copy.clear()  # the test sees only its own events (seeding is audited too)
     try:
         yield host
     finally:
