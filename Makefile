@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench sql clean
+.PHONY: demo test lint typecheck bench sql clean fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# IPAmj明朝 (文字情報基盤 MJ font, Debian fonts-ipamj-mincho) for PDF lists: every character of the
+# dummy data, 𠮷 included. As root it is installed with apt; otherwise the .deb is unpacked into .venv.
+IPAMJ := share/fonts/truetype/ipamj/ipamjm.ttf
+fonts: $(STAMP)
+	@test -f /usr/$(IPAMJ) || test -f $(VENV)/$(IPAMJ) || \
+	if [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -qq --no-install-recommends fonts-ipamj-mincho >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-ipamj-mincho >/dev/null)); \
+	else \
+	  d=$$(mktemp -d) && (cd $$d && apt-get download fonts-ipamj-mincho) && \
+	  dpkg-deb -x $$d/fonts-ipamj-mincho_*.deb $$d/x && mkdir -p $(VENV)/share/fonts/truetype/ipamj && \
+	  cp $$d/x/usr/$(IPAMJ) $(VENV)/$(IPAMJ) && rm -rf $$d; \
+	fi
+
+demo: $(STAMP) fonts
 	$(BIN)/dvflag demo
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

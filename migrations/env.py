@@ -42,6 +42,10 @@ def run_migrations_offline() -> None:
     context.get_context().dialect.insert_returning = False
     with context.begin_transaction():
         context.run_migrations()
+    if dialect_name == "oracle":
+        # Oracle DDL commits implicitly, but the last version-table row (and the chain head row)
+        # are DML: end the script with a COMMIT so that it is complete when run as printed.
+        context.execute("COMMIT")
 
 
 def run_migrations_online() -> None:

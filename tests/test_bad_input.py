@@ -6,6 +6,8 @@ Every case runs through the host functions as a screen calls them, on every back
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -121,12 +123,8 @@ CASES: dict[str, Case] = {
     "address_no_too_long": Case(
         "dvflag.register", {"address_no": "1" * 17}, ValidationError, "invalid.length", "address_no"
     ),
-    "address_no_integer": Case(
-        "dvflag.register", {"address_no": 1330}, ValidationError, "invalid.type", "address_no"
-    ),
-    "address_no_empty": Case(
-        "dvflag.register", {"address_no": ""}, ValidationError, "invalid.required", "address_no"
-    ),
+    "address_no_integer": Case("dvflag.register", {"address_no": 1330}, ValidationError, "invalid.type", "address_no"),
+    "address_no_empty": Case("dvflag.register", {"address_no": ""}, ValidationError, "invalid.required", "address_no"),
     "address_no_ideographic_space": Case(
         "dvflag.status", {"address_no": "\u3000"}, ValidationError, "invalid.required", "address_no"
     ),
@@ -161,9 +159,7 @@ CASES: dict[str, Case] = {
         "invalid.date_format",
         "birth_date",
     ),
-    "name_empty": Case(
-        "dvflag.register", {**MANUAL, "name": ""}, ValidationError, "invalid.required", "name"
-    ),
+    "name_empty": Case("dvflag.register", {**MANUAL, "name": ""}, ValidationError, "invalid.required", "name"),
     "name_too_long": Case(
         "dvflag.register", {**MANUAL, "name": "あ" * 101}, ValidationError, "invalid.too_long", "name"
     ),
@@ -206,12 +202,8 @@ CASES: dict[str, Case] = {
         "invalid.future",
         "release_date",
     ),
-    "release_already_released": Case(
-        "dvflag.release", {"record_id": "$R_RELEASED"}, StateError, "state.released"
-    ),
-    "unrelease_not_released": Case(
-        "dvflag.unrelease", {"record_id": "$R_ACTIVE"}, StateError, "state.not_released"
-    ),
+    "release_already_released": Case("dvflag.release", {"record_id": "$R_RELEASED"}, StateError, "state.released"),
+    "unrelease_not_released": Case("dvflag.unrelease", {"record_id": "$R_ACTIVE"}, StateError, "state.not_released"),
     # unknown fields: refused, never dropped or stored
     "unknown_field_register": Case(
         "dvflag.register",
@@ -254,9 +246,7 @@ CASES: dict[str, Case] = {
     "record_id_not_a_number": Case(
         "dvflag.release", {"record_id": "abc"}, ValidationError, "invalid.positive_int", "record_id"
     ),
-    "other_department_record": Case(
-        "dvflag.release", {"record_id": "$R_OTHER"}, PermissionDenied, "dept.other"
-    ),
+    "other_department_record": Case("dvflag.release", {"record_id": "$R_OTHER"}, PermissionDenied, "dept.other"),
     "other_department_register": Case(
         "dvflag.register", {"address_no": "$N_FREE", "dept_code": OTHER}, PermissionDenied, "dept.other"
     ),
@@ -276,9 +266,7 @@ CASES: dict[str, Case] = {
         "reason",
     ),
     # search
-    "search_unknown_state": Case(
-        "dvflag.search", {"state": "deleted"}, ValidationError, "invalid.choice", "state"
-    ),
+    "search_unknown_state": Case("dvflag.search", {"state": "deleted"}, ValidationError, "invalid.choice", "state"),
     "search_reversed_range": Case(
         "dvflag.search",
         {"input_from": "2026-05-01", "input_to": "2026-04-01"},
@@ -315,6 +303,11 @@ def test_bad_input(host: MockHost, s: Setup, name: str) -> None:
         named = FIELD_WORDS.get(case.field, label(case.field))
         assert named in err.message, f"the message must name the field: {err.message}"
     assert event.details["message"]
+    # Neither the person's 氏名/生年月日 nor a refused value typed for them reaches the audit trail.
+    text = json.dumps(dataclasses.asdict(event), ensure_ascii=False, default=str)
+    typed = [str(params[f]) for f in ("name", "birth_date") if params.get(f) not in (None, "")]
+    for forbidden in (MANUAL["name"], "1981-01-20", "昭和56年1月20日", *typed):
+        assert forbidden not in text, f"audit event carries {forbidden!r}: {text}"
 
 
 def test_unknown_field_is_refused_and_nothing_is_stored(host: MockHost, s: Setup) -> None:

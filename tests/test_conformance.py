@@ -46,9 +46,7 @@ def test_default_factory_on_a_temporary_sqlite_file(monkeypatch: pytest.MonkeyPa
     assert "6 new tables" in notes.en
 
 
-def test_factory_honours_the_url_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_factory_honours_the_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'from-env.sqlite3'}"
     monkeypatch.setenv(conformance_mock.URL_ENV, url)
     report = run(conformance_mock.factory)
@@ -59,9 +57,7 @@ def test_factory_honours_the_url_from_the_environment(
 
 
 def test_report_renders_both_languages(tmp_path: Path, data: DummyDataSet) -> None:
-    report = run(
-        lambda: conformance_mock.build(f"sqlite:///{tmp_path / 'r.sqlite3'}", data=data), name="mock"
-    )
+    report = run(lambda: conformance_mock.build(f"sqlite:///{tmp_path / 'r.sqlite3'}", data=data), name="mock")
     ja, en, both = report.render("ja"), report.render("en"), report.render("both")
     assert "適合性試験" in ja
     assert "→ 適合" in ja
@@ -142,7 +138,7 @@ def _with_masters(cls: type[DummyMasters], tmp_path: Path, data: DummyDataSet) -
         pm.unregister(name="mockhost.masters")
         masters = cls(data)
         pm.register(masters, name="mockhost.masters")
-        hut.audit_copies = lambda: tuple(masters.audit_copy)
+        hut.audit_hashes = lambda: [e.hash for e in masters.audit_copy]
         return hut
 
     return factory
@@ -156,9 +152,7 @@ def _with_masters(cls: type[DummyMasters], tmp_path: Path, data: DummyDataSet) -
         pytest.param(YesAuthorizeMasters, "services.authorize", "'yes' (str)", id="authorize-yes"),
         pytest.param(DenyingAuthorizeMasters, "services.authorize", "denies test user", id="authorize-false"),
         pytest.param(RaisingAuditMasters, "services.audit_event", "audit store offline", id="audit-raises"),
-        pytest.param(
-            ForgetfulAuditMasters, "services.audit_event", "missing from the host's audit", id="audit-lost"
-        ),
+        pytest.param(ForgetfulAuditMasters, "services.audit_event", "missing from the host's audit", id="audit-lost"),
     ],
 )
 def test_broken_service_adapter_fails_the_right_check(
@@ -183,9 +177,7 @@ def test_authorize_yes_fails_that_check_only(tmp_path: Path, data: DummyDataSet)
     assert "不適合" in report.render("ja")
 
 
-def test_person_as_dict_blocks_the_checks_that_need_a_registration(
-    tmp_path: Path, data: DummyDataSet
-) -> None:
+def test_person_as_dict_blocks_the_checks_that_need_a_registration(tmp_path: Path, data: DummyDataSet) -> None:
     report = run(_with_masters(DictPersonMasters, tmp_path, data))
     assert report.failed_ids() == {
         "services.resolve_person",
@@ -199,9 +191,7 @@ def test_person_as_dict_blocks_the_checks_that_need_a_registration(
     assert "prerequisite failed: register" in blocked.en
 
 
-def test_host_without_plugin_service_specs_fails_specs_and_check_pending(
-    tmp_path: Path, data: DummyDataSet
-) -> None:
+def test_host_without_plugin_service_specs_fails_specs_and_check_pending(tmp_path: Path, data: DummyDataSet) -> None:
     """A host that registers its PluginServices implementations before adding the specifications."""
     import pluggy
 
@@ -250,10 +240,7 @@ def test_migration_runner_that_touches_host_tables_fails(tmp_path: Path, data: D
     assert reason is not None
     assert PROBE_TABLE in reason.en
     assert report.result("startup").reason is not None  # blocked, not run
-    assert (
-        PROBE_TABLE
-        not in sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")).get_table_names()
-    )
+    assert PROBE_TABLE not in sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")).get_table_names()
 
 
 def test_migration_runner_that_bypasses_aatena_migrations_fails(tmp_path: Path, data: DummyDataSet) -> None:
@@ -339,18 +326,72 @@ def test_command_with_an_integrators_module_in_the_current_directory(
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(conformance_mock.URL_ENV, raising=False)
-    result = CliRunner().invoke(
-        conformance_command, ["--host", "vendor_host_adapter_t1:factory", "--lang", "ja"]
-    )
+    result = CliRunner().invoke(conformance_command, ["--host", "vendor_host_adapter_t1:factory", "--lang", "ja"])
     assert result.exit_code == 1, result.output
     assert "[FAIL] services.authorize" in result.output
     assert "不適合" in result.output
 
 
-@pytest.mark.parametrize(
-    "spec", ["no_colon_here", "dvflag_plugin.conformance.mock:nope", "no_such_module_xyz:f"]
-)
+@pytest.mark.parametrize("spec", ["no_colon_here", "dvflag_plugin.conformance.mock:nope", "no_such_module_xyz:f"])
 def test_command_rejects_a_bad_host_spec(spec: str) -> None:
     result = CliRunner().invoke(conformance_command, ["--host", spec])
     assert result.exit_code == 2
     assert "--host" in result.output
+
+
+# -------------------------------------------------------------------------------------------------
+# The integrator guide's adapter example is complete and conforms
+# -------------------------------------------------------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "integrators.md"
+
+
+def _guide_example() -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    block = text.split("<!-- adapter-example:begin -->", 1)[1].split("<!-- adapter-example:end -->", 1)[0]
+    return block.strip().removeprefix("```python").removesuffix("```")
+
+
+def test_integrator_guide_example_conforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "myhost_dvflag_guide.py").write_text(_guide_example(), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import myhost_dvflag_guide  # type: ignore[import-not-found]
+
+    report = run(myhost_dvflag_guide.conformance_factory)
+    assert report.passed, _explain(report)
+    assert "MyHost" in report.host
+
+
+def test_integrator_guide_example_fails_when_its_authorize_misbehaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _guide_example().replace(
+        "        return None\n\n    @hookimpl\n    def dvflag_audit_event",
+        '        return "yes"\n\n    @hookimpl\n    def dvflag_audit_event',
+    )
+    assert 'return "yes"' in source
+    (tmp_path / "myhost_dvflag_guide_yes.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import myhost_dvflag_guide_yes  # type: ignore[import-not-found]
+
+    report = run(myhost_dvflag_guide_yes.conformance_factory)
+    assert report.failed_ids() == {"services.authorize"}, _explain(report)
+
+
+def test_a_failing_close_is_reported_not_raised(tmp_path: Path, data: DummyDataSet) -> None:
+    def factory() -> HostUnderTest:
+        hut = conformance_mock.build(f"sqlite:///{tmp_path / 'c.sqlite3'}", data=data)
+        closing = hut.close
+
+        def close() -> None:
+            if closing is not None:
+                closing()
+            raise OSError("cannot remove the scratch folder")
+
+        hut.close = close
+        return hut
+
+    report = run(factory)
+    assert report.failed_ids() == {"cleanup"}
+    assert report.exit_code == 1
+    assert "cannot remove the scratch folder" in report.render("en")

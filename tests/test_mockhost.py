@@ -210,9 +210,7 @@ def test_a_callers_own_plugin_with_an_unknown_hook_is_refused(tmp_path: Path, da
             return None
 
     with pytest.raises(pluggy.PluginValidationError, match="aatena_person_notice"):
-        MockHost(
-            _url(tmp_path, "typo"), data=data, plugins=[dvflag_entry, Typo()], migrate=False, start=False
-        )
+        MockHost(_url(tmp_path, "typo"), data=data, plugins=[dvflag_entry, Typo()], migrate=False, start=False)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -316,13 +314,9 @@ def test_each_plugin_migrates_with_its_own_version_table(tmp_path: Path, data: D
     class OtherPlugin:
         @hookimpl
         def aatena_migrations(self) -> MigrationSource:
-            return MigrationSource(
-                plugin="other", script_location=str(scripts), version_table="other_alembic_version"
-            )
+            return MigrationSource(plugin="other", script_location=str(scripts), version_table="other_alembic_version")
 
-    host = MockHost(
-        _url(tmp_path, "two-plugins"), data=data, plugins=[dvflag_entry, OtherPlugin()], start=False
-    )
+    host = MockHost(_url(tmp_path, "two-plugins"), data=data, plugins=[dvflag_entry, OtherPlugin()], start=False)
     try:
         assert len(host.recorder.named("aatena_migrations")) == 1
         tables = set(sa.inspect(host.engine).get_table_names())

@@ -23,6 +23,11 @@ UTC_TIMESTAMP = (
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 )
 
+# MariaDB/MySQL: pinned, whatever the host database's defaults are (latin1 cannot hold 氏名, and a
+# *_ci collation equates 𠮷 with 𡈽 and "D0201" with "d0201" in unique keys and lookups). Ignored
+# by the other dialects.
+MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -45,6 +50,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "release_date IS NULL OR release_date >= input_date", name="rel_order"
         ),
+        **MYSQL_TABLE_OPTIONS,
     )
     op.create_index(
         "ix_dvf_registration_dept_rel", "dvf_registration", ["dept_code", "release_date"]

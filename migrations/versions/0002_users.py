@@ -23,6 +23,11 @@ UTC_TIMESTAMP = (
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 )
 
+# MariaDB/MySQL: pinned, whatever the host database's defaults are (latin1 cannot hold 氏名, and a
+# *_ci collation equates 𠮷 with 𡈽 and "D0201" with "d0201" in unique keys and lookups). Ignored
+# by the other dialects.
+MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -40,6 +45,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name="uq_dvf_app_user_user_id"),
         sa.CheckConstraint("enabled IN (0, 1)", name="enabled"),
         sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_order"),
+        **MYSQL_TABLE_OPTIONS,
     )
     op.create_table(
         "dvf_user_role",
@@ -53,6 +59,7 @@ def upgrade() -> None:
             "role_name IN ('viewer', 'registrar', 'supervisor', 'user_admin', 'auditor')",
             name="role_name",
         ),
+        **MYSQL_TABLE_OPTIONS,
     )
 
 

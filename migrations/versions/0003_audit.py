@@ -23,6 +23,11 @@ UTC_TIMESTAMP = (
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 )
 
+# MariaDB/MySQL: pinned, whatever the host database's defaults are (latin1 cannot hold 氏名, and a
+# *_ci collation equates 𠮷 with 𡈽 and "D0201" with "d0201" in unique keys and lookups). Ignored
+# by the other dialects.
+MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 GENESIS = "0" * 64
 
 
@@ -44,6 +49,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name="pk_dvf_audit_event"),
         sa.UniqueConstraint("event_id", name="uq_dvf_audit_event_event_id"),
         sa.CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
+        **MYSQL_TABLE_OPTIONS,
     )
     op.create_table(
         "dvf_chain_head",
@@ -54,6 +60,7 @@ def upgrade() -> None:
         sa.Column("output_no", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_dvf_chain_head"),
         sa.CheckConstraint("id = 1", name="single_row"),
+        **MYSQL_TABLE_OPTIONS,
     )
     # Literal values only: the offline Oracle script must run as printed (no bind variables).
     op.execute(

@@ -243,6 +243,56 @@ def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
     click.echo(f"ロールを設定しました: {user_id} {','.join(sorted(roles))}")
 
 
+# -- export --------------------------------------------------------------------------------------
+
+
+@main.command("export")
+@url_option
+@click.option("--user", "user_id", required=True, help="the plugin user the list is produced for (利用者ID)")
+@click.option("--dept", "dept_code", required=True, help="that user's host department (所属コード)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv", show_default=True)
+@click.option("--scope", type=click.Choice(["own", "all"]), default="own", show_default=True)
+@click.option("--state", type=click.Choice(["active", "released", "all"]), default="active", show_default=True)
+@click.option("--filter-dept", help="only this department (scope all)")
+@click.option("--input-from")
+@click.option("--input-to")
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "cp932"]), help="CSV only")
+@click.option("--strict", is_flag=True, help="CSV cp932: refuse instead of replacing with 〓")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def export(
+    url: str | None, user_id: str, dept_code: str, fmt: str, scope: str, state: str, filter_dept: str | None,
+    input_from: str | None, input_to: str | None, encoding: str | None, strict: bool, out_dir: Path,
+) -> None:
+    """Produce a list as a given user (e.g. for an audit request); checked and audited as that user."""
+    from dvflag_hookspecs import Actor
+
+    from ..service.api import DvflagService
+    from ..service.bootstrap import operator_actor
+
+    params: dict[str, Any] = {"format": fmt, "scope": scope, "state": state}
+    for key, value in (("dept_code", filter_dept), ("input_from", input_from), ("input_to", input_to),
+                       ("encoding", encoding)):
+        if value:
+            params[key] = value
+    if strict:
+        params["strict"] = True
+    service = DvflagService(_runtime(url))
+    try:
+        result = service.export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
+    except DvflagError as err:
+        _fail(err)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / result.filename
+    path.write_bytes(result.content)
+    click.echo(f"出力番号 {result.output_no}: {path}（{result.row_count} 件", nl=False)
+    click.echo(f"、{result.page_count} ページ）" if result.page_count else "）")
+    click.echo(f"SHA-256 {result.sha256}")
+    if result.replacements:
+        click.echo(f"〓 に置き換えた項目: {len(result.replacements)} 件（監査イベントに記録）")
+
+
 # -- demo ----------------------------------------------------------------------------------------
 
 

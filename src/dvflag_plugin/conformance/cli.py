@@ -31,9 +31,7 @@ def load_factory(spec: str) -> HostFactory:
     except (ImportError, AttributeError) as err:
         raise click.BadParameter(f"{spec}: {type(err).__name__}: {err}", param_hint="--host") from err
     if not callable(target):
-        raise click.BadParameter(
-            f"{spec} は呼び出し可能ではありません / is not callable", param_hint="--host"
-        )
+        raise click.BadParameter(f"{spec} は呼び出し可能ではありません / is not callable", param_hint="--host")
     return cast(HostFactory, target)
 
 

@@ -9,12 +9,12 @@ does both (through ``run_migrations`` / ``start`` when given) and checks them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dvflag_hookspecs import Actor, AuditEvent
+from dvflag_hookspecs import Actor
 
 
 @dataclass
@@ -45,8 +45,8 @@ class HostUnderTest:
       ``clock`` and ``settings``.
     - ``bootstrap_user``: ``(actor, roles) → None`` registering a plugin user; without it the suite uses
       ``dvflag_plugin.service.bootstrap.add_user`` through the started runtime.
-    - ``audit_copies``: returns the audit events the host's ``dvflag_audit_event`` stored, so the
-      suite can compare them with the chain.
+    - ``audit_hashes``: the ``hash`` of every audit event the host's ``dvflag_audit_event`` stored,
+      so the suite can check that the host's store holds every event of the chain.
     - ``close``: called once at the end (dispose of what the factory created).
     """
 
@@ -62,7 +62,7 @@ class HostUnderTest:
     run_migrations: Callable[[], object] | None = None
     start: Callable[[], object] | None = None
     bootstrap_user: Callable[[Actor, frozenset[str]], object] | None = None
-    audit_copies: Callable[[], Sequence[AuditEvent]] | None = None
+    audit_hashes: Callable[[], Iterable[str]] | None = None
     close: Callable[[], object] | None = None
     name: str = "host"
     """A label for the report (e.g. the vendor's product and version)."""

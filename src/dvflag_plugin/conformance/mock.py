@@ -26,9 +26,7 @@ URL_ENV = "DVFLAG_CONFORMANCE_URL"
 UNKNOWN_DEPT_CODE = "Z9999"
 
 
-def build(
-    engine: sa.Engine | str, *, data: DummyDataSet | None = None, cleanup: Path | None = None
-) -> HostUnderTest:
+def build(engine: sa.Engine | str, *, data: DummyDataSet | None = None, cleanup: Path | None = None) -> HostUnderTest:
     """A MockHost on ``engine`` (not migrated, not started) as a HostUnderTest.
 
     ``cleanup`` is a folder removed when the suite closes the host (the temporary SQLite file's).
@@ -63,7 +61,7 @@ def build(
         settings=host.settings,
         run_migrations=host.run_migrations,
         start=host.start,
-        audit_copies=lambda: tuple(host.masters.audit_copy),
+        audit_hashes=lambda: [e.hash for e in host.masters.audit_copy],
         close=close,
         name=f"MockHost on {host.engine.dialect.name}",
     )

@@ -306,9 +306,7 @@ def _specs(s: State) -> Text | None:
             problems_en.append(f"{name}: arguments {got_args} / {got_opts}, expected {argnames} / {opts}")
     if problems_en:
         hint_ja = "ホストは HostHooks と PluginServices を add_hookspecs してから実装を登録してください"
-        hint_en = (
-            "the host must add_hookspecs(HostHooks) and add_hookspecs(PluginServices) before registering"
-        )
+        hint_en = "the host must add_hookspecs(HostHooks) and add_hookspecs(PluginServices) before registering"
         raise _fail("\n".join([*problems_ja, hint_ja]), "\n".join([*problems_en, hint_en]))
     return None
 
@@ -335,9 +333,7 @@ def _entry_point(s: State) -> Text | None:
     try:
         loaded = ep.load()
     except Exception as err:
-        raise _fail(
-            f"エントリポイントを読み込めません: {err!r}", f"the entry point does not load: {err!r}"
-        ) from err
+        raise _fail(f"エントリポイントを読み込めません: {err!r}", f"the entry point does not load: {err!r}") from err
     _expect(
         bool(s.pm.is_registered(loaded)),
         f"エントリポイント {ep.value} のプラグインがホストの PluginManager に登録されていません",
@@ -358,9 +354,7 @@ def _snapshot(engine: sa.Engine) -> dict[str, Any]:
             snap["columns"][t] = [(c["name"], str(c["type"])) for c in insp.get_columns(t)]
     with engine.connect() as conn:
         probe = sa.table(PROBE_TABLE, sa.column("id"), sa.column("label"))
-        snap["probe_rows"] = [
-            tuple(x) for x in conn.execute(sa.select(probe.c.id, probe.c.label).order_by(probe.c.id))
-        ]
+        snap["probe_rows"] = [tuple(x) for x in conn.execute(sa.select(probe.c.id, probe.c.label).order_by(probe.c.id))]
         if "alembic_version" in tables:
             av = sa.table("alembic_version", sa.column("version_num"))
             snap["alembic_version"] = sorted(conn.execute(sa.select(av.c.version_num)).scalars())
@@ -416,11 +410,7 @@ def _migrations(s: State) -> Text | None:
         "ホストのマイグレーション処理が aatena_migrations() を呼び出していません",
         "the host's migration runner did not call aatena_migrations()",
     )
-    sources = [
-        x
-        for x in HostHookCaller(s.pm).migrations()
-        if isinstance(x, MigrationSource) and x.plugin == "dvflag"
-    ]
+    sources = [x for x in HostHookCaller(s.pm).migrations() if isinstance(x, MigrationSource) and x.plugin == "dvflag"]
     _expect(
         len(sources) == 1,
         "aatena_migrations() に dvflag の結果がありません",
@@ -459,14 +449,10 @@ def _migrations(s: State) -> Text | None:
         "the host's alembic_version table was touched",
     )
     missing = sorted(OWN_TABLES - after["tables"])
-    _expect(
-        not missing, f"プラグインのテーブルがありません: {missing}", f"plugin tables are missing: {missing}"
-    )
+    _expect(not missing, f"プラグインのテーブルがありません: {missing}", f"plugin tables are missing: {missing}")
     head = ScriptDirectory.from_config(_script_config(source)).get_current_head()
     with s.engine.connect() as conn:
-        current = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_revision()
+        current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
     _expect(
         current == head,
         f"{VERSION_TABLE} の版が {current} で、最新版 {head} ではありません",
@@ -749,9 +735,7 @@ def _authorize(s: State) -> Text | None:
             "ホストの dvflag_authorize 実装なし（常に棄権）",
             "the host has no dvflag_authorize (always abstains)",
         )
-    return Text(
-        f"ホスト実装: {impls}、False による制限を確認", f"host implementations: {impls}; a False narrows"
-    )
+    return Text(f"ホスト実装: {impls}、False による制限を確認", f"host implementations: {impls}; a False narrows")
 
 
 def _has_japanese(text: object) -> bool:
@@ -802,9 +786,7 @@ def _register(s: State) -> Text | None:
     try:
         reg = s.function(r.F_REGISTER).call(registrar, {"address_no": s.host.known_address_no})
     except DuplicateError:
-        return Text(
-            "既に登録済み（同じデータベースでの再実行）", "already registered (a re-run on the same database)"
-        )
+        return Text("既に登録済み（同じデータベースでの再実行）", "already registered (a re-run on the same database)")
     reg = _instance(
         reg,
         Registration,
@@ -862,9 +844,7 @@ def _notices_single(s: State) -> Text | None:
         "aatena_person_notices が 1 回で呼ばれていません",
         "aatena_person_notices was not called exactly once",
     )
-    _expect(
-        list(result) == [known], "登録済みの番号に注意表示がありません", "no notice for the registered number"
-    )
+    _expect(list(result) == [known], "登録済みの番号に注意表示がありません", "no notice for the registered number")
     notice = result[known][0]
     _expect(
         notice.level == "caution" and notice.address_no == known and _has_japanese(notice.message),
@@ -1024,8 +1004,8 @@ def _audit_event(s: State) -> Text | None:
         f"ホストに 1 回ずつ届いていない監査イベント（seq）: {wrong[:20]}",
         f"audit events not delivered to the host exactly once (seq): {wrong[:20]}",
     )
-    if s.host.audit_copies is not None:
-        stored = {getattr(e, "hash", None) for e in s.host.audit_copies()}
+    if s.host.audit_hashes is not None:
+        stored = set(s.host.audit_hashes())
         lost = [e.seq for e in committed if e.hash not in stored]
         _expect(
             not lost,
@@ -1222,9 +1202,7 @@ def _reason_of(err: BaseException) -> Text:
 def run(factory: HostFactory, *, name: str | None = None) -> Report:
     """Build the host with ``factory``, run every check, clean up, and return the report."""
     report = Report(host=name or str(getattr(factory, "__qualname__", repr(factory))))
-    title = Text(
-        "ファクトリがホスト（HostUnderTest）を構築できる", "the factory builds the host (HostUnderTest)"
-    )
+    title = Text("ファクトリがホスト（HostUnderTest）を構築できる", "the factory builds the host (HostUnderTest)")
     t0 = time.perf_counter()
     try:
         host = factory()
@@ -1245,7 +1223,7 @@ def run(factory: HostFactory, *, name: str | None = None) -> Report:
         for check in CHECKS:
             report.results.append(CheckResult(check.check_id, check.title, False, _not_run(["factory"])))
         return report
-    if name is None and host.name != "host":
+    if host.name != "host":
         report.host = f"{report.host} ({host.name})"
     report.results.append(CheckResult("factory", title, True, None, time.perf_counter() - t0))
     monitor = Monitor(host.plugin_manager)
@@ -1262,30 +1240,39 @@ def run(factory: HostFactory, *, name: str | None = None) -> Report:
             try:
                 note = check.run(state)
             except Exception as err:
-                result = CheckResult(
-                    check.check_id, check.title, False, _reason_of(err), time.perf_counter() - t0
-                )
+                result = CheckResult(check.check_id, check.title, False, _reason_of(err), time.perf_counter() - t0)
             else:
                 result = CheckResult(check.check_id, check.title, True, note, time.perf_counter() - t0)
             passed[check.check_id] = result.passed
             report.results.append(result)
     finally:
         monitor.stop()
-        _cleanup(state)
+        t0 = time.perf_counter()
+        problems = _cleanup(state)
+        if problems:
+            title = Text("後片付け（試験用の表の削除と close）", "clean-up (dropping the probe table, close)")
+            report.results.append(
+                CheckResult("cleanup", title, False, Text.same("; ".join(problems)), time.perf_counter() - t0)
+            )
     return report
 
 
 def _not_run(blocked: list[str]) -> Text:
     names = ", ".join(blocked)
-    return Text(
-        f"前提のチェックが不合格のため実行できません: {names}", f"not run: prerequisite failed: {names}"
-    )
+    return Text(f"前提のチェックが不合格のため実行できません: {names}", f"not run: prerequisite failed: {names}")
 
 
-def _cleanup(state: State) -> None:
-    try:
-        if state.probe_created:
-            drop_probe(state.engine)
-    finally:
-        if state.host.close is not None:
-            state.host.close()
+def _cleanup(state: State) -> list[str]:
+    """Drop the probe table and close the host; what went wrong (the run itself never raises)."""
+    problems = []
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if state.probe_created:
+        steps.append((f"drop {PROBE_TABLE}", lambda: drop_probe(state.engine)))
+    if state.host.close is not None:
+        steps.append(("close()", state.host.close))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as err:
+            problems.append(f"{what}: {type(err).__name__}: {err}")
+    return problems

@@ -38,3 +38,15 @@ def add_months(day: date, months: int) -> date:
 def review_due_date(input_date: date, period_months: int) -> date:
     """The day a registration becomes due for review (見直し): input date plus the period."""
     return add_months(input_date, period_months)
+
+
+def latest_input_due_by(day: date, period_months: int) -> date:
+    """The latest input date whose review falls due on or before ``day``.
+
+    ``add_months`` clamps to the month's end, so when ``day`` is the last day of its month every input
+    date of the month ``period_months`` earlier is due by then (31 August + 6 months = 28 February).
+    """
+    latest = add_months(day, -period_months)
+    if day.day == calendar.monthrange(day.year, day.month)[1]:
+        latest = latest.replace(day=calendar.monthrange(latest.year, latest.month)[1])
+    return latest

@@ -9,33 +9,15 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import UnknownFieldError, ValidationError
-from ..text.names import normalize_name
+from ..text.names import field_label, normalize_name
 from ..text.wareki import EraTable, parse_date
-
-FIELD_LABELS = {
-    "address_no": "団体内統合宛名番号",
-    "name": "氏名",
-    "sex_code": "性別",
-    "birth_date": "生年月日",
-    "dept_code": "所属コード",
-    "dept_name": "所属名",
-    "input_date": "入力日",
-    "release_date": "解除日",
-    "record_id": "レコードID",
-    "row_version": "行バージョン",
-    "reason": "削除理由",
-    "user_id": "利用者ID",
-    "roles": "ロール",
-    "valid_from": "有効開始日",
-    "valid_to": "有効終了日",
-}
 
 SEX_CODES = {0: "不明", 1: "男", 2: "女", 9: "適用不能"}
 
 
 def label(field: str) -> str:
-    """The Japanese label of a field for messages."""
-    return FIELD_LABELS.get(field, field)
+    """The Japanese label of a field for messages (one table: ``text.names.FIELD_LABELS``)."""
+    return field_label(field)
 
 
 def check_fields(params: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:

@@ -60,9 +60,9 @@ class DvflagService:
         """見直し対象: the own department's registrations due for review."""
         return self.runtime.run(actor, "review_due", lambda op: queries.review_due(op, params))
 
-    def export(self, actor: Actor, params: Mapping[str, Any]) -> ExportResult:
+    def export(self, actor: Actor, params: Mapping[str, Any], *, via: str | None = None) -> ExportResult:
         """抽出・印刷: the own department's or all departments' list as CSV, Excel or PDF."""
-        return self.runtime.run(actor, "export", lambda op: exports.export(op, params))
+        return self.runtime.run(actor, "export", lambda op: exports.export(op, params), via=via)
 
     def users(self, actor: Actor, params: Mapping[str, Any]) -> Any:
         """利用者管理: list, add, update, roles, disable, enable."""

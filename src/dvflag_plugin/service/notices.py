@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Sequence
-from datetime import date
 
 import sqlalchemy as sa
 
@@ -88,13 +87,3 @@ def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
     flagged = _flagged_batch(active_numbers(op), address_nos, joined)
     op.details.update(flagged_count=len(flagged), flagged=sorted(set(flagged.values())))
     return {given: [Notice(norm, "caution", CAUTION)] for given, norm in flagged.items()}
-
-
-def held_today(op: Op, address_no: str) -> bool:
-    """Whether any department holds ``address_no`` today (for the advice's own use)."""
-    return address_no in active_numbers(op)
-
-
-def today_key(op: Op) -> tuple[int, date]:
-    """The cache key of the current answer (change counter, day)."""
-    return op.head.change_no, op.today

@@ -12,7 +12,7 @@ from dvflag_hookspecs import Holding, Registration, ReleaseAdvice, ReviewItem, S
 
 from ..errors import ValidationError
 from ..rules import validation as v
-from ..rules.record import active_clause, add_months, released_clause, review_due_date
+from ..rules.record import active_clause, add_months, latest_input_due_by, released_clause, review_due_date
 from ..storage.schema import DEPT_CODE_LEN, registration
 from ..text.fold import fold_for_search
 from .records import to_value
@@ -42,9 +42,9 @@ def holdings(op: Op, address_no: str, day: date) -> tuple[Holding, ...]:
 def status(op: Op, params: Mapping[str, Any]) -> Status:
     """把握状況: which departments hold the person today."""
     p = v.check_fields(params, STATUS_FIELDS)
+    op.require("status")
     address_no = v.address_no(p.get("address_no"), op.rt.settings)
     op.target = address_no
-    op.require("status")
     found = holdings(op, address_no, op.today)
     op.details["held_by"] = len(found)
     return Status(address_no=address_no, as_of=op.today, holdings=found)
@@ -110,6 +110,7 @@ def search(op: Op, params: Mapping[str, Any]) -> tuple[Registration, ...]:
 def review_due(op: Op, params: Mapping[str, Any]) -> tuple[ReviewItem, ...]:
     """見直し対象: own registrations active longer than the period, or due within the alert window."""
     p = v.check_fields(params, REVIEW_FIELDS)
+    op.require("review_due")
     dept = (
         v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN)
         if p.get("dept_code") is not None
@@ -120,7 +121,7 @@ def review_due(op: Op, params: Mapping[str, Any]) -> tuple[ReviewItem, ...]:
     settings = op.rt.settings
     # Due on or before today + alert ⇔ input_date ≤ (today + alert) − period.
     horizon = add_months(op.today, settings.review_alert_months)
-    latest_input = add_months(horizon, -settings.review_period_months)
+    latest_input = latest_input_due_by(horizon, settings.review_period_months)
     stmt = (
         sa.select(registration)
         .where(registration.c.dept_code == dept, active_clause(op.today), registration.c.input_date <= latest_input)
@@ -150,7 +151,7 @@ def advice(op: Op, address_no_value: object) -> ReleaseAdvice:
     op.target = address_no
     others = tuple(h for h in holdings(op, address_no, op.today) if h.dept_code != op.actor.dept_code)
     withheld = op.denial("advice_details") is not None
-    op.details.update(other_count=len(others), details_withheld=withheld)
+    op.details.update(other_count=len(others), details_withheld=withheld and bool(others))
     return ReleaseAdvice(
         address_no=address_no,
         as_of=op.today,

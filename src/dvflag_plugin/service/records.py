@@ -117,6 +117,7 @@ def _dept_name(op: Op, dept_code: str, given: object) -> str:
 def register(op: Op, params: Mapping[str, Any]) -> Registration:
     """Register a person as held by the actor's department; reopen a released row."""
     p = v.check_fields(params, REGISTER_FIELDS)
+    op.require("register")  # role and validity first: an outsider gets a denial, not a validation hint
     address_no = v.address_no(p.get("address_no"), op.rt.settings)
     op.target = address_no
     dept_code = (
@@ -147,6 +148,12 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
             raise DuplicateError(
                 f"この所属（{dept_code}）は既にこの宛名番号を有効な登録として保持しています"
                 f"（レコードID {current.record_id}）"
+            )
+        if current.release_date is not None and input_date < current.release_date:
+            raise ValidationError(
+                "input_date",
+                "before_previous_release",
+                f"入力日は前回の解除日（{current.release_date.isoformat()}）以降の日付を指定してください",
             )
         op.details.update(record_id=current.record_id, reopened=True)
         return _write(op, current.record_id, current.row_version, values)

@@ -20,8 +20,9 @@ from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 from ..audit import chain
 from ..audit.sink import AuditSink
 from ..config import Settings
-from ..errors import DvflagError, PermissionDenied
+from ..errors import DvflagError, PermissionDenied, ValidationError
 from ..rules import permissions
+from ..rules.validation import label
 from ..storage import migrate
 from ..storage.schema import app_user, user_role
 from ..storage.transactions import transaction, with_retries
@@ -36,6 +37,17 @@ _account_by_user_id = sa.select(
     app_user.c.valid_from, app_user.c.valid_to,
 ).where(app_user.c.user_id == sa.bindparam("user_id"))
 _roles_of = sa.select(user_role.c.role_name).where(user_role.c.user_pk == sa.bindparam("user_pk"))
+
+
+PERSONAL_FIELDS = frozenset({"name", "birth_date"})
+"""Fields whose refused value must not reach the audit trail, not even inside a message (DESIGN §6)."""
+
+
+def audit_message(err: DvflagError) -> str:
+    """The error's message as the audit event records it: never echoes a typed 氏名 or 生年月日."""
+    if isinstance(err, ValidationError) and err.field in PERSONAL_FIELDS:
+        return f"{label(err.field)}の入力が不正です（{err.rule}）"
+    return err.message
 
 
 def utc_now() -> datetime:
@@ -136,7 +148,10 @@ class Runtime:
 
     # -- the audited envelope -----------------------------------------------------------------
 
-    def run(self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None) -> T:
+    def run(
+        self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None,
+        via: str | None = None,
+    ) -> T:
         """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it."""
         now = self.now()
         today = self.settings.local_day(now)
@@ -145,6 +160,8 @@ class Runtime:
         def attempt() -> tuple[T, AuditEvent]:
             with transaction(self.engine) as conn:
                 op = Op(self, conn, chain.lock_head(conn), now, today, actor, action, target=target)
+                if via is not None:  # e.g. "cli:operator" when an operator acts for a user
+                    op.details["via"] = via
                 try:
                     result = work(op)
                 finally:
@@ -160,7 +177,7 @@ class Runtime:
         except DvflagError as err:
             outcome: chain.Outcome = "denied" if isinstance(err, PermissionDenied) else "error"
             details = dict(seen["details"])
-            details["message"] = err.message
+            details["message"] = audit_message(err)
             self.audit_alone(actor, action, seen["target"], outcome, err.code, details, now=now)
             raise
         self._published(event)

@@ -7,6 +7,8 @@ String sized, booleans as SMALLINT + CHECK, JSON as text, audit times as naive U
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, oracle
 
@@ -40,6 +42,15 @@ UtcTimestamp = (
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 )
 
+# MariaDB/MySQL table options, pinned whatever the host database's defaults are: a latin1 default
+# cannot hold 氏名, and a *_ci collation equates 𠮷 with 𡈽 and "D0201" with "d0201" in unique keys and
+# lookups. The migrations pass the same options; other dialects ignore them.
+MYSQL_TABLE_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+
 registration = sa.Table(
     "dvf_registration",
     metadata,
@@ -60,6 +71,7 @@ registration = sa.Table(
     sa.CheckConstraint("sex_code IN (0, 1, 2, 9)", name="sex_code"),
     sa.CheckConstraint("release_date IS NULL OR release_date >= input_date", name="rel_order"),
     sa.Index("ix_dvf_registration_dept_rel", "dept_code", "release_date"),
+    **MYSQL_TABLE_OPTIONS,
 )
 
 app_user = sa.Table(
@@ -77,6 +89,7 @@ app_user = sa.Table(
     sa.UniqueConstraint("user_id"),
     sa.CheckConstraint("enabled IN (0, 1)", name="enabled"),
     sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_order"),
+    **MYSQL_TABLE_OPTIONS,
 )
 
 user_role = sa.Table(
@@ -88,6 +101,7 @@ user_role = sa.Table(
     sa.CheckConstraint(
         "role_name IN ('viewer', 'registrar', 'supervisor', 'user_admin', 'auditor')", name="role_name"
     ),
+    **MYSQL_TABLE_OPTIONS,
 )
 
 audit_event = sa.Table(
@@ -107,6 +121,7 @@ audit_event = sa.Table(
     sa.Column("event_hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("event_id"),
     sa.CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
+    **MYSQL_TABLE_OPTIONS,
 )
 
 # A single row: the head of the audit chain and the change counter. Every writer locks it, which
@@ -120,6 +135,7 @@ chain_head = sa.Table(
     sa.Column("change_no", sa.BigInteger, nullable=False),
     sa.Column("output_no", sa.BigInteger, nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
+    **MYSQL_TABLE_OPTIONS,
 )
 
 GENESIS_HASH = "0" * 64
