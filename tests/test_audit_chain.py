@@ -138,3 +138,17 @@ def test_audit_lines_are_json_without_name_or_birth_date(host: MockHost, tmp_pat
     text = "\n".join(lines)
     assert person.name not in text and person.name.split("\u3000")[0] not in text
     assert person.birth_date.isoformat() not in text
+
+
+def test_an_unexpected_failure_is_audited_as_internal(host: MockHost, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dvflag_plugin.service import queries
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("boom with 000000000000001")
+
+    monkeypatch.setattr(queries, "holdings", broken)
+    with pytest.raises(ZeroDivisionError):
+        host.call("dvflag.status", host.actor("u-kodomo-view1"), address_no=_person(host))
+    last = host.masters.audit_copy[-1]
+    assert (last.action, last.outcome, last.reason_code) == ("status", "error", "internal")
+    assert last.details == {"exception": "ZeroDivisionError"}

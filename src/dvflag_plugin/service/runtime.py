@@ -180,6 +180,16 @@ class Runtime:
             details["message"] = audit_message(err)
             self.audit_alone(actor, action, seen["target"], outcome, err.code, details, now=now)
             raise
+        except Exception as err:
+            # An unexpected failure (a bug, a lost connection): the attempt is still audited when the
+            # database lets us, with the exception's type only — its text may quote input.
+            try:
+                self.audit_alone(
+                    actor, action, seen["target"], "error", "internal", {"exception": type(err).__name__}, now=now
+                )
+            except Exception:
+                _log.exception("dvflag: could not audit a failed %s", action)
+            raise
         self._published(event)
         return result
 
