@@ -98,6 +98,14 @@ def test_offline_oracle_script_matches_golden_file(name: str) -> None:
     )
 
 
+def test_default_range_is_the_whole_install() -> None:
+    """``dvflag db sql --dialect oracle`` (range "head") prints the install script of the golden file."""
+    assert migrate.offline_sql("oracle") == _offline("oracle_install_base_to_head.sql")
+    assert migrate.offline_sql("oracle", revision_range=f"{migrate.head_revision()}:base", downgrade_=True) == (
+        _offline("oracle_uninstall_head_to_base.sql")
+    )
+
+
 def test_no_stale_golden_files() -> None:
     present = {p.name for p in GOLDEN.glob("oracle_*.sql")}
     assert present == set(SCRIPTS), f"golden files without a migration step: {sorted(present - set(SCRIPTS))}"

@@ -315,5 +315,13 @@ def dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
+def _attach_conformance() -> None:
+    from ..conformance.cli import conformance_command
+
+    main.add_command(conformance_command)
+
+
+_attach_conformance()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -57,11 +57,11 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
     fmt = _choice(p, "format", tuple(FORMATS), "csv")
     scope = _choice(p, "scope", tuple(SCOPES), "own")
     action = "export_own" if scope == "own" else "export_all"
-    op.require(action)
+    op.require_role(action)
     dept = v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN) if p.get("dept_code") else None
     if scope == "own":
         dept = dept or op.actor.dept_code
-        op.require(action, dept)
+    op.require(action, dept)
     state = _choice(p, "state", STATES, "active")
     input_from = v.a_date(p["input_from"], op.rt.eras, field="input_from") if p.get("input_from") else None
     input_to = v.a_date(p["input_to"], op.rt.eras, field="input_to") if p.get("input_to") else None

@@ -110,7 +110,7 @@ def search(op: Op, params: Mapping[str, Any]) -> tuple[Registration, ...]:
 def review_due(op: Op, params: Mapping[str, Any]) -> tuple[ReviewItem, ...]:
     """見直し対象: own registrations active longer than the period, or due within the alert window."""
     p = v.check_fields(params, REVIEW_FIELDS)
-    op.require("review_due")
+    op.require_role("review_due")
     dept = (
         v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN)
         if p.get("dept_code") is not None

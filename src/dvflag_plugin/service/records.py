@@ -117,7 +117,7 @@ def _dept_name(op: Op, dept_code: str, given: object) -> str:
 def register(op: Op, params: Mapping[str, Any]) -> Registration:
     """Register a person as held by the actor's department; reopen a released row."""
     p = v.check_fields(params, REGISTER_FIELDS)
-    op.require("register")  # role and validity first: an outsider gets a denial, not a validation hint
+    op.require_role("register")  # an outsider gets a denial, not a validation hint
     address_no = v.address_no(p.get("address_no"), op.rt.settings)
     op.target = address_no
     dept_code = (
@@ -177,7 +177,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
 def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
     record_id = v.positive_int(v.required(p, "record_id"), field="record_id")
     op.target = f"record:{record_id}"
-    op.require(action)  # role and validity first: an outsider learns nothing about the record
+    op.require_role(action)  # role and validity first: an outsider learns nothing about the record
     current = _load(op, record_id)
     op.details["dept_code"] = current.dept_code
     op.require(action, current.dept_code)

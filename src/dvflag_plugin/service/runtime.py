@@ -98,6 +98,15 @@ class Op:
             reason = "host.denied"
         return reason
 
+    def require_role(self, action: str) -> None:
+        """Registry-only pre-check (role, validity, department match) before any input is read.
+
+        The host's ``dvflag_authorize`` is asked later, once, with the department the action touches.
+        """
+        reason = permissions.decide(self.account(), self.actor.dept_code, action, None, self.today)
+        if reason is not None:
+            raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
+
     def require(self, action: str, dept_code: str | None = None) -> permissions.Account:
         """Allow or raise PermissionDenied with the reason (audited by the envelope)."""
         reason = self.denial(action, dept_code)
