@@ -154,6 +154,11 @@ def test_script_runs_as_printed_in_sqlplus(name: str) -> None:
     assert "&" not in script, "'&' starts a SQL*Plus substitution variable"
     assert '"' not in script, "quoted identifiers become case-sensitive in Oracle"
     assert not any(ord(ch) > 127 for ch in script), "keep the script ASCII: client NLS_LANG cannot mangle it"
+    for line in script.splitlines():
+        # SQL*Plus reads '#' (SQLPREFIX) and '@' at a line start as its own commands, and a
+        # trailing '-' as a command continuation.
+        assert not line.lstrip().startswith(("#", "@", "REM ")), line
+        assert not line.rstrip().endswith("-") or line.lstrip().startswith("--"), line
     for statement in statements:
         unquoted = _STRING_LITERAL.sub("''", statement)
         assert not _BIND.search(unquoted), f"bind variable in: {statement}"
@@ -397,6 +402,53 @@ def test_version_dependent_types_would_show() -> None:
     old = str(CreateTable(probe).compile(dialect=_oracle_as((19, 22))))
     new = str(CreateTable(probe).compile(dialect=_oracle_as((23, 4))))
     assert old != new
+
+
+def test_every_statement_of_a_walkthrough_compiles_the_same_for_oracle_12_2_and_23ai(host: MockHost) -> None:
+    """Every query the service runs in a walkthrough of the host functions, compiled for Oracle."""
+    seen: list[Any] = []
+
+    def record(conn: Any, clauseelement: Any, multiparams: Any, params: Any, execution_options: Any) -> None:
+        seen.append(clauseelement)
+
+    sa.event.listen(host.engine, "before_execute", record)
+    try:
+        registrar, viewer = host.actor("u-kodomo-reg1"), host.actor("u-kodomo-view1")
+        number = next(p.address_no for p in host.data.people if p.in_master)
+        reg = host.call("dvflag.register", registrar, address_no=number)
+        host.notices(viewer, [number])
+        host.notices(viewer, [number, "000000000000002"])
+        host.call("dvflag.status", viewer, address_no=number)
+        host.call("dvflag.search", viewer, name="田", state="all")
+        reg = host.call("dvflag.update", registrar, record_id=reg.record_id, row_version=reg.row_version, sex_code=0)
+        reg = host.call("dvflag.release", registrar, record_id=reg.record_id, row_version=reg.row_version)
+        reg = host.call("dvflag.unrelease", registrar, record_id=reg.record_id, row_version=reg.row_version)
+        host.call("dvflag.review_due", registrar)
+        host.advice(registrar, number)
+        host.call("dvflag.export", registrar, format="csv", scope="own")
+        host.call("dvflag.users", host.actor("u-joho-admin1"), op="list")
+        host.call("dvflag.audit", host.actor("u-kansa-audit1"), op="verify")
+        host.call(
+            "dvflag.delete", registrar, record_id=reg.record_id, row_version=reg.row_version, reason="mistaken_entry"
+        )
+    finally:
+        sa.event.remove(host.engine, "before_execute", record)
+    from dvflag_plugin.audit import chain
+
+    statements = [s for s in seen if isinstance(s, sa.sql.ClauseElement)] + [chain._lock_head_for_update]
+    old, new = _oracle_as((12, 2)), _oracle_as((23, 4))
+    compiled = set()
+    for statement in statements:
+        sql = str(statement.compile(dialect=old))
+        assert sql == str(statement.compile(dialect=new)), sql
+        compiled.add(sql)
+    assert len(compiled) > 15
+    text = "\n".join(compiled)
+    assert re.search(r"FROM dvf_chain_head\s+WHERE dvf_chain_head\.id = :id_1 FOR UPDATE", text)
+    for sql in compiled:
+        assert not re.search(r"\b(LIMIT|OFFSET|ILIKE)\b", sql), sql  # not Oracle SQL
+        for bind in re.findall(r":(\w+)", _STRING_LITERAL.sub("''", sql)):
+            assert len(bind.encode()) <= 30 and bind.upper() not in RESERVED_WORDS, (bind, sql)
 
 
 # -- '' is NULL ---------------------------------------------------------------------------------

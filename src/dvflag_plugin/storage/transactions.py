@@ -14,9 +14,11 @@ T = TypeVar("T")
 
 MAX_ATTEMPTS = 5
 
-# PostgreSQL SQLSTATEs and MySQL/MariaDB error numbers that mean "try the whole transaction again".
+# PostgreSQL SQLSTATEs, MySQL/MariaDB error numbers and Oracle ORA- numbers that mean "try the whole
+# transaction again": serialization failures, deadlocks and lock time-outs.
 _PG_RETRY = {"40001", "40P01", "55P03"}
 _MYSQL_RETRY = {1205, 1213}
+_ORACLE_RETRY = {60, 8177, 54, 30006}  # ORA-00060 deadlock, ORA-08177 serialize, ORA-00054/30006 busy
 
 
 @contextmanager
@@ -40,7 +42,7 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def is_retryable(err: BaseException) -> bool:
-    """True for serialization failures, deadlocks and lock time-outs."""
+    """True for serialization failures, deadlocks and lock time-outs (PostgreSQL, MariaDB, Oracle, SQLite)."""
     if not isinstance(err, sa.exc.DBAPIError):
         return False
     orig = err.orig
@@ -49,6 +51,10 @@ def is_retryable(err: BaseException) -> bool:
         return True
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int) and args[0] in _MYSQL_RETRY:
+        return True
+    # python-oracledb and cx_Oracle carry an error object with the ORA- number as ``code``.
+    code = getattr(args[0], "code", None) if args and not isinstance(args[0], int | str) else None
+    if isinstance(code, int) and code in _ORACLE_RETRY:
         return True
     return "database is locked" in str(orig)
 
