@@ -19,45 +19,19 @@ import hashlib
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
+from benchlib import DAY, SEED, batch, load_flagged, percentile, timed
 
 from dvflag_hookspecs import Actor
 from dvflag_plugin.dummydata.generator import flagged_sample, iter_address_numbers
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.storage import migrate
-from dvflag_plugin.storage.schema import chain_head, registration
+from dvflag_plugin.storage.schema import chain_head
 from dvflag_plugin.testing import backends
-
-SEED = 20261126
-DAY = date(2026, 11, 26)
-
-
-def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
-    """Benchmark set-up: bulk-insert active registrations (Core executemany) and bump change_no."""
-    stamp = datetime(2026, 1, 5, 3, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as stored
-    common = {
-        "name": "ダミー\u3000太郎", "sex_code": 1, "birth_date": date(1990, 1, 1), "dept_code": "D0201",
-        "dept_name": "子ども家庭課", "input_date": date(2026, 1, 5), "release_date": None, "row_version": 1,
-        "created_at": stamp, "updated_at": stamp,
-    }  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(sa.delete(registration))
-        for start in range(0, len(numbers), 50_000):
-            chunk = numbers[start : start + 50_000]
-            conn.execute(sa.insert(registration), [{**common, "address_no": n} for n in chunk])
-        conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) of the values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
 
 FLOOR_SETUP = (
     "CREATE TABLE bench_floor_audit (seq BIGSERIAL PRIMARY KEY, actor_id VARCHAR(64), action VARCHAR(32),"
@@ -116,21 +90,6 @@ def single_interleaved(
     return plugin, bare, chained
 
 
-def batch(host: MockHost, actor: Actor, numbers: list[str], flagged: list[str], repeat: int) -> tuple[float, float]:
-    """Best-of-``repeat`` seconds of the plugin's batch call and of the frozenset floor."""
-    flagged_set = frozenset(flagged)
-    host.notices(actor, numbers)  # warm the cache once
-    plugin = min(_timed(lambda: host.notices(actor, numbers)) for _ in range(repeat))
-    floor = min(_timed(lambda: frozenset(numbers) & flagged_set) for _ in range(repeat))
-    return plugin, floor
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms"
 
@@ -183,7 +142,7 @@ def main() -> None:
             # After a change: the next batch rebuilds the held set from the server first.
             with engine.begin() as conn:
                 conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
-            cold = _timed(lambda: host.notices(actor, master))
+            cold = timed(lambda: host.notices(actor, master))
             print(f"batch {args.batch:,} numbers right after a change (held set re-read): {cold * 1e3:.1f} ms")
             with engine.connect() as conn:
                 result = conn.execute(sa.text("SELECT count(*) FROM dvf_audit_event")).scalar_one()

@@ -91,6 +91,25 @@ def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: P
         h.close()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.backend(names…)``: a test about one database is not generated for the others.
+
+    Deselected, not skipped: a skip would read as "could not run here" in the summary.
+    """
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("backend")
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("backend_engine") if callspec is not None else None
+        if marker is not None and name is not None and name not in marker.args:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly which database backends were skipped."""
     if _unavailable:

@@ -369,10 +369,9 @@ def _driver_code(err: BaseException) -> Any:
     return getattr(orig, "sqlstate", None) or str(orig)
 
 
+@pytest.mark.backend("postgresql", "mariadb", "oracle")  # SQLite cannot deadlock: BEGIN IMMEDIATE
 def test_a_real_deadlock_is_retried_and_both_transactions_complete(engine: sa.Engine, backend: str) -> None:
     """Two transactions lock two rows in opposite order: the database picks a victim, which retries."""
-    if backend == "sqlite":
-        pytest.skip("SQLite cannot deadlock: BEGIN IMMEDIATE admits one writer at a time")
     stamp = sa.func.current_timestamp()
     with engine.begin() as conn:
         ids = [
@@ -463,9 +462,8 @@ def test_a_writer_blocked_by_another_retries_with_the_real_driver_error(engine: 
         nowait_engine.dispose()
 
 
+@pytest.mark.backend("postgresql")  # SQLSTATE 40001 under REPEATABLE READ; the plugin uses READ COMMITTED
 def test_a_real_serialization_failure_is_retryable(engine: sa.Engine, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLSTATE 40001 under REPEATABLE READ is PostgreSQL's; the plugin itself uses READ COMMITTED")
     with engine.connect() as first, engine.connect() as second:
         first.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         first.exec_driver_sql("SELECT change_no FROM dvf_chain_head")  # the snapshot is taken

@@ -168,9 +168,8 @@ def test_codes_are_case_sensitive_in_the_unique_key(engine: sa.Engine) -> None:
         assert list(hits) == ["d0201"]
 
 
+@pytest.mark.backend("mariadb")
 def test_mariadb_database_and_tables_are_utf8mb4_bin(engine: sa.Engine, backend: str) -> None:
-    if backend not in {"mysql", "mariadb"}:
-        pytest.skip("collations are a MariaDB/MySQL matter")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT @@collation_database").scalar_one() == "utf8mb4_bin"
         assert conn.exec_driver_sql("SELECT @@character_set_client").scalar_one() == "utf8mb4"
@@ -187,6 +186,7 @@ def _assert_own_columns_binary(conn: sa.Connection) -> None:
     assert {(r[2], r[3]) for r in own} == {("utf8mb4", "utf8mb4_bin")}, own
 
 
+@pytest.mark.backend("mariadb")
 @pytest.mark.parametrize(
     ("charset", "collation"),
     [("latin1", "latin1_swedish_ci"), ("utf8mb4", "utf8mb4_general_ci")],
@@ -195,8 +195,6 @@ def test_mariadb_tables_are_pinned_whatever_the_database_default(
     backend: str, tmp_path: Path, charset: str, collation: str
 ) -> None:
     """A host database created with the server's defaults: the plugin's tables are utf8mb4_bin anyway."""
-    if backend not in {"mysql", "mariadb"}:
-        pytest.skip("collations are a MariaDB/MySQL matter")
     admin = sa.create_engine(backends.MARIADB_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"dvflag_t_{uuid.uuid4().hex[:12]}"
     try:
@@ -225,9 +223,8 @@ def test_mariadb_tables_are_pinned_whatever_the_database_default(
         admin.dispose()
 
 
+@pytest.mark.backend("postgresql")
 def test_postgresql_database_is_utf8(engine: sa.Engine, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("server_encoding is a PostgreSQL setting")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW server_encoding").scalar_one() == "UTF8"
         assert conn.exec_driver_sql("SHOW client_encoding").scalar_one() == "UTF8"
