@@ -568,3 +568,13 @@ def test_audit_events_never_carry_name_or_birth_date(host: MockHost, tmp_path: P
         typed,
     )
     assert isinstance(outcomes[5], PermissionDenied)
+
+
+def test_a_deleted_records_id_is_never_given_again(host: MockHost) -> None:
+    """`record:N` in the audit trail must name one registration for ever (SQLite reused ids before)."""
+    registrar = host.actor("u-kodomo-reg1")
+    numbers = [p.address_no for p in host.data.people if p.in_master][:2]
+    first = host.call("dvflag.register", registrar, address_no=numbers[0])
+    host.call("dvflag.delete", registrar, record_id=first.record_id, reason="mistaken_entry")
+    second = host.call("dvflag.register", registrar, address_no=numbers[1])
+    assert second.record_id != first.record_id

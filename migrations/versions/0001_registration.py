@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "release_date IS NULL OR release_date >= input_date", name="rel_order"
         ),
+        sqlite_autoincrement=True,  # SQLite: a deleted record's id is never given again
         **MYSQL_TABLE_OPTIONS,
     )
     op.create_index(

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name="uq_dvf_app_user_user_id"),
         sa.CheckConstraint("enabled IN (0, 1)", name="enabled"),
         sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_order"),
+        sqlite_autoincrement=True,
         **MYSQL_TABLE_OPTIONS,
     )
     op.create_table(

@@ -71,6 +71,8 @@ registration = sa.Table(
     sa.CheckConstraint("sex_code IN (0, 1, 2, 9)", name="sex_code"),
     sa.CheckConstraint("release_date IS NULL OR release_date >= input_date", name="rel_order"),
     sa.Index("ix_dvf_registration_dept_rel", "dept_code", "release_date"),
+    # SQLite: never reuse the id of a deleted row, so `record:N` in the audit trail names one registration.
+    sqlite_autoincrement=True,
     **MYSQL_TABLE_OPTIONS,
 )
 
@@ -89,6 +91,7 @@ app_user = sa.Table(
     sa.UniqueConstraint("user_id"),
     sa.CheckConstraint("enabled IN (0, 1)", name="enabled"),
     sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_order"),
+    sqlite_autoincrement=True,
     **MYSQL_TABLE_OPTIONS,
 )
 
