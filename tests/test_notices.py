@@ -70,3 +70,22 @@ def test_release_and_next_day_are_reflected(host: MockHost) -> None:
     assert number in host.notices(actor, [number])
     host.clock.advance(timedelta(days=400))  # time alone releases nothing
     assert number in host.notices(actor, [number])
+
+
+def test_a_screen_lookup_after_a_change_does_not_reload_a_large_held_set(
+    host: MockHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dvflag_plugin.service import notices
+
+    monkeypatch.setattr(notices, "RELOAD_LIMIT", 0)  # as if the held set were larger than the limit
+    number = _held(host)
+    batch = [number, "000000000099999"]
+    host.notices(Actor("batch", "D0102"), batch)  # fills the cache
+    runtime = host.pm.get_plugin("dvflag.runtime").service.runtime
+    warm = runtime.active_cache
+    other = next(p.address_no for p in host.data.people if p.in_master and p.address_no != number)
+    host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=other)
+    assert other in host.notices(Actor("screen", "D0102"), [other])  # answered by one indexed query
+    assert runtime.active_cache is warm  # … without reloading the held set
+    assert set(host.notices(Actor("batch", "D0102"), [number, other])) == {number, other}
+    assert runtime.active_cache is not warm

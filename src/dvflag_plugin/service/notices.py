@@ -40,6 +40,31 @@ def active_numbers(op: Op) -> frozenset[str]:
     return numbers
 
 
+_held_one = (
+    sa.select(registration.c.id).where(registration.c.address_no == sa.bindparam("address_no")).limit(1)
+)
+
+
+RELOAD_LIMIT = 100_000
+"""A screen lookup reloads a stale cache only when it held at most this many numbers (cheap)."""
+
+
+def held(op: Op, address_no: str) -> bool:
+    """Whether one number is held today: from the cache, else one indexed query.
+
+    A stale cache of the expected size (about a thousand numbers) is reloaded at once. A large one
+    (a million at 1,000× the expected volume) is left for the next batch: a screen lookup right after
+    a change must not pay for reading every held number.
+    """
+    cached = op.rt.active_cache
+    if cached is not None and (cached[0], cached[1]) == (op.head.change_no, op.today):
+        return address_no in cached[2]
+    if cached is None or len(cached[2]) <= RELOAD_LIMIT:
+        return address_no in active_numbers(op)
+    stmt = _held_one.where(active_clause(op.today))
+    return op.conn.execute(stmt, {"address_no": address_no}).first() is not None
+
+
 def _flagged_batch(numbers: frozenset[str], address_nos: Sequence[str], joined: str) -> dict[str, str]:
     """Map each flagged input (as given) to its normalised number."""
     if joined.isascii():
@@ -73,9 +98,9 @@ def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
     if count == 1:
         number = v.address_no(address_nos[0], op.rt.settings, field="address_nos")
         op.target = number
-        held = number in active_numbers(op)
-        op.details.update(count=1, flagged_count=int(held))
-        return {address_nos[0]: [Notice(number, "caution", CAUTION)]} if held else {}
+        is_held = held(op, number)
+        op.details.update(count=1, flagged_count=int(is_held))
+        return {address_nos[0]: [Notice(number, "caution", CAUTION)]} if is_held else {}
     try:
         joined = SEPARATOR.join(address_nos)
     except TypeError as err:
