@@ -92,3 +92,4 @@ def test_audit_verify_detects_tampering_and_truncation(url: str) -> None:
 def test_demo_runs_and_verifies(tmp_path: Path) -> None:
     out = run("demo", "--url", f"sqlite:///{tmp_path / 'demo.sqlite3'}", "--master-size", "20000")
     assert "税務課" in out and "監査証跡は正常です" in out and "他の所属（2件）" in out
+    assert out.count("ハッシュ一致") == 3 and "不一致" not in out and "住登外" in out

@@ -74,6 +74,16 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
     except DvflagError as err:
         _say(f"二重登録は拒否されます: {err.message}")
 
+    _step("生活福祉課が住登外の方を手入力で登録（宛名システムに該当なし）")
+    seikatsu = host.actor("u-seikatsu-reg1")
+    outsider = next(p for p in data.people if not p.in_master)
+    manual = host.call(
+        "dvflag.register", seikatsu, address_no=outsider.address_no, name=outsider.name,
+        sex_code=outsider.sex_code, birth_date=format_wareki(outsider.birth_date),
+    )
+    _say(f"{_who(host, seikatsu)} が登録: 宛名番号 {manual.address_no}（生年月日は和暦 "
+         f"{format_wareki(manual.birth_date)} で入力、保存は ISO {manual.birth_date.isoformat()}）")
+
     _step("税務課の画面：注意喚起（詳細は表示しない）")
     zeimu = host.actor("u-zeimu-view1")
     for notice in host.notices(zeimu, [person.address_no]).get(person.address_no, []):
@@ -113,8 +123,22 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
     except DvflagError as err:
         _say(f"  拒否: {err.message}（理由コード {err.code}）")
 
-    _step("監査証跡の検証")
+    _step("対象者一覧の抽出（CSV・Excel・PDF、出力ごとに監査）")
     service = service_of(host.pm)
+    out_dir = Path("var") / "demo-exports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for fmt in ("csv", "xlsx", "pdf"):
+        result = host.call("dvflag.export", danjo, format=fmt, scope="own")
+        (out_dir / result.filename).write_bytes(result.content)
+        event = host.masters.audit_copy[-1]
+        pages = f"、{result.page_count} ページ" if result.page_count else ""
+        _say(f"  {result.filename}（{result.row_count} 件{pages}） SHA-256 {result.sha256[:16]}… "
+             f"→ 監査イベント 連番 {event.seq}（ハッシュ{'一致' if event.details['sha256'] == result.sha256 else '不一致'}）")
+    supervisor = host.actor("u-soumu-super1")
+    everything = host.call("dvflag.export", supervisor, format="csv", scope="all")
+    _say(f"  全庁抽出者 {supervisor.user_id}: 全所属の一覧 {everything.row_count} 件（{everything.output_no}）")
+
+    _step("監査証跡の検証")
     auditor = host.actor("u-kansa-audit1")
     result = service.audit(auditor, {"op": "verify"})
     head = service.audit(auditor, {"op": "checkpoint"})
