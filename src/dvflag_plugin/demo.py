@@ -132,8 +132,9 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
         (out_dir / result.filename).write_bytes(result.content)
         event = host.masters.audit_copy[-1]
         pages = f"、{result.page_count} ページ" if result.page_count else ""
+        match = "一致" if event.details["sha256"] == result.sha256 else "不一致"
         _say(f"  {result.filename}（{result.row_count} 件{pages}） SHA-256 {result.sha256[:16]}… "
-             f"→ 監査イベント 連番 {event.seq}（ハッシュ{'一致' if event.details['sha256'] == result.sha256 else '不一致'}）")
+             f"→ 監査イベント 連番 {event.seq}（ハッシュ{match}）")
     supervisor = host.actor("u-soumu-super1")
     everything = host.call("dvflag.export", supervisor, format="csv", scope="all")
     _say(f"  全庁抽出者 {supervisor.user_id}: 全所属の一覧 {everything.row_count} 件（{everything.output_no}）")
