@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -11,13 +11,36 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor
 
+from .cli.database import DEFAULT_SQLITE, open_engine, resolve_url, shown, sqlite_file
+from .cli.errors import OperatorError
+from .cli.progress import track
 from .dummydata.generator import iter_address_numbers
 from .errors import DvflagError
 from .mockhost import MockHost
 from .plugin import service_of
+from .storage.schema import app_user
 from .text.wareki import format_wareki
 
 MASTER_SIZE = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlaces:
+    """Where the demo works: its database (as the operator's commands find it) and its output files."""
+
+    url: str
+    explicit_url: bool
+    out_dir: Path
+
+    @property
+    def audit_log(self) -> Path:
+        """The JSON-lines audit file of the demo's host."""
+        return self.out_dir / "audit.jsonl"
+
+    @property
+    def exports(self) -> Path:
+        """The folder for the lists the demo exports."""
+        return self.out_dir / "exports"
 
 
 def _say(text: str = "") -> None:
@@ -34,31 +57,75 @@ def _who(host: MockHost, actor: Actor) -> str:
     return f"{dept}の {actor.user_id}"
 
 
-def run_demo(url: str | None = None, *, master_size: int = MASTER_SIZE) -> int:
-    """Run the walkthrough; returns the process exit code (0 when the audit chain verifies)."""
-    if url is None:
-        folder = Path("var")
-        folder.mkdir(exist_ok=True)
-        url = f"sqlite:///{folder / ('demo-' + datetime.now().strftime('%Y%m%d-%H%M%S') + '.sqlite3')}"  # noqa: DTZ005
-    engine = sa.create_engine(url)
-    host = MockHost(engine, settings={"dvflag.audit_log_path": "var/demo-audit.jsonl"})
-    try:
-        return _walkthrough(host, url, master_size)
-    finally:
-        host.close()
-        engine.dispose()
+def places(url: str | None, out_dir: Path | None) -> DemoPlaces:
+    """The database every ``dvflag`` command would use, and the demo's files beside a SQLite file."""
+    resolved = resolve_url(url)
+    db_file = sqlite_file(resolved)
+    if out_dir is None:
+        out_dir = db_file.parent / "demo" if db_file is not None else DEFAULT_SQLITE.parent / "demo"
+    return DemoPlaces(resolved, url is not None, out_dir)
 
 
-def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
+def _start_fresh(url: str) -> None:
+    """Delete the SQLite file (and its journal files) so the demo starts from an empty database."""
+    db_file = sqlite_file(url)
+    if db_file is None:
+        raise OperatorError(
+            "--fresh は SQLite ファイルにだけ使えます。ほかの DB では空のデータベースを指定してください",
+            "--fresh works on a SQLite file only; give an empty database otherwise",
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
+
+
+def _require_empty(engine: sa.Engine) -> None:
+    """The demo seeds its own users: refuse a database that already has plugin users."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(app_user.name):
+            return
+        users = conn.execute(sa.select(sa.func.count()).select_from(app_user)).scalar_one()
+    if users:
+        raise OperatorError(
+            f"このデータベースには既に利用者が {users} 人登録されています。デモは空のデータベースで実行します"
+            "（SQLite なら --fresh で作り直し、または --url で別のデータベースを指定）",
+            f"the database already has {users} plugin users; the demo needs an empty database "
+            "(--fresh recreates a SQLite file, or give another --url)",
+        )
+
+
+def run_demo(
+    url: str | None = None, *, master_size: int = MASTER_SIZE, out_dir: Path | None = None, fresh: bool = False
+) -> int:
+    """Run the walkthrough; returns the process exit code (0 when the audit chain verifies).
+
+    The database is the one every ``dvflag`` command uses (``--url``, ``$DVFLAG_DATABASE_URL``,
+    ``./var/dvflag.sqlite3``), so ``dvflag export`` works right after the demo.
+    """
+    where = places(url, out_dir)
+    if fresh:
+        _start_fresh(where.url)
+    with open_engine(where.url, create=True) as engine:
+        _require_empty(engine)
+        where.exports.mkdir(parents=True, exist_ok=True)
+        host = MockHost(engine, settings={"dvflag.audit_log_path": str(where.audit_log)})
+        try:
+            return _walkthrough(host, where, master_size)
+        finally:
+            host.close()
+
+
+def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
     data = host.data
     today = data.reference_date
     _say(click.style("DV等被害者 把握状況共有プラグイン（dvflag）デモ — すべてダミーデータです", bold=True))
-    _say(f"データベース: {url}")
+    _say(f"データベース: {shown(where.url)}（dvflag の各コマンドと同じ / the same as every dvflag command）")
     _say(f"本日: {format_wareki(today)}　プラグイン読込: {', '.join(n for n, _ in host.pm.list_name_plugin())}")
 
     _step("利用者登録（初期設定：運用者コマンド相当）")
     host.seed_users()
-    _say(f"{len(data.staff)} 名の職員をプラグイン利用者として登録しました（監査証跡に記録）")
+    depts = len({s.dept_code for s in data.staff})
+    _say(f"ダミーデータの職員 {len(data.staff)} 名（{depts} 所属、無効・期間外の利用者を含む）をプラグイン利用者として"
+         "登録しました（1 人ごとに監査証跡に記録）")
 
     person = next(p for p in data.people if p.in_master and "\u3000" in p.name)
     kodomo = host.actor("u-kodomo-reg1")
@@ -103,12 +170,15 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
             _say(f"  ・{h.dept_name}（{h.dept_code}） 入力日 {format_wareki(h.input_date)}")
 
     _step(f"バッチ：宛名マスタ全件（{master_size:,} 件）を 1 回の呼び出しで照合")
-    numbers = list(iter_address_numbers(master_size, seed=20261126))
+    label = "宛名番号を生成中 / generating numbers"
+    numbers = list(track(iter_address_numbers(master_size, seed=20261126), master_size, label))
     numbers[master_size // 2] = person.address_no
     started = time.perf_counter()
     flagged = host.notices(Actor("batch-nightly", "D0102"), numbers)
     elapsed = time.perf_counter() - started
     _say(f"  注意対象 {len(flagged)} 件 / {len(numbers):,} 件、所要 {elapsed:.2f} 秒（監査イベント 1 件）")
+    _say(f"  （生成した番号の中央に上で登録した方の番号を 1 件混ぜてあります。住登外の方はマスタにないので"
+         f"照合の対象外です。{len(numbers):,} 件の照合でも監査イベントは 1 件です）")
 
     _step("子ども家庭課が解除 → 男女共同参画課はまだ保持")
     current = host.call("dvflag.search", kodomo, address_no=person.address_no, dept_code=kodomo.dept_code)[0]
@@ -125,11 +195,10 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
 
     _step("対象者一覧の抽出（CSV・Excel・PDF、出力ごとに監査）")
     service = service_of(host.pm)
-    out_dir = Path("var") / "demo-exports"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _say(f"  {_who(host, danjo)} が自所属の一覧を出力（有効な登録 = 上で登録した方 1 件）")
     for fmt in ("csv", "xlsx", "pdf"):
         result = host.call("dvflag.export", danjo, format=fmt, scope="own")
-        (out_dir / result.filename).write_bytes(result.content)
+        (where.exports / result.filename).write_bytes(result.content)
         event = host.masters.audit_copy[-1]
         pages = f"、{result.page_count} ページ" if result.page_count else ""
         match = "一致" if event.details["sha256"] == result.sha256 else "不一致"
@@ -137,14 +206,26 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
              f"→ 監査イベント 連番 {event.seq}（ハッシュ{match}）")
     supervisor = host.actor("u-soumu-super1")
     everything = host.call("dvflag.export", supervisor, format="csv", scope="all")
-    _say(f"  全庁抽出者 {supervisor.user_id}: 全所属の一覧 {everything.row_count} 件（{everything.output_no}）")
+    _say(f"  全庁抽出者 {supervisor.user_id}: 全所属の一覧 {everything.row_count} 件（{everything.output_no}。"
+         "有効な登録だけ: 男女共同参画課と生活福祉課の住登外の方。子ども家庭課は解除したので含まれません）")
 
     _step("監査証跡の検証")
     auditor = host.actor("u-kansa-audit1")
     result = service.audit(auditor, {"op": "verify"})
     head = service.audit(auditor, {"op": "checkpoint"})
     _say(f"  {result.message}")  # type: ignore[union-attr]
+    _say(f"  （上の操作の 1 回ごと — 照会・注意喚起・拒否・出力も — が 1 件です。検証そのものが連番 "
+         f"{result.checked + 1} として記録されるので、チェックポイントはその連番を指します）")  # type: ignore[union-attr]
     _say(f"  チェックポイント（外部保管用）: {head['seq']}:{head['hash']}")  # type: ignore[index,call-overload]
     _say()
-    _say("デモは以上です。監査ログ（JSON 行）: var/demo-audit.jsonl")
+    _say("デモは以上です。作成したファイル / files written:")
+    _say(f"  データベース: {shown(where.url)}")
+    _say(f"  一覧（CSV・Excel・PDF）: {where.exports.resolve()}")
+    _say(f"  監査ログ（JSON 行）: {where.audit_log.resolve()}")
+    url_arg = f" --url '{shown(where.url)}'" if where.explicit_url else ""
+    _say("続けて同じデータベースで試せます（.venv/bin/dvflag、または source .venv/bin/activate の後に dvflag）/ "
+         "try next, on the same database:")
+    _say(f"  dvflag users list{url_arg}")
+    _say(f"  dvflag export{url_arg} --user {danjo.user_id} --dept {danjo.dept_code} --format pdf --out var/out")
+    _say(f"  dvflag audit verify{url_arg}")
     return 0 if result.ok else 1  # type: ignore[union-attr]

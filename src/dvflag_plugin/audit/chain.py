@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -175,8 +175,15 @@ def iter_events(conn: sa.Connection, *, from_seq: int = 1) -> Iterator[AuditEven
             yield row_to_event(row)
 
 
-def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
-    """Walk the chain; name the first broken link, and detect truncation against a checkpoint."""
+def verify(
+    conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None, since: tuple[int, str] | None = None,
+    on_event: Callable[[int], object] | None = None,
+) -> VerifyResult:
+    """Walk the chain; name the first broken link, and detect truncation against a checkpoint.
+
+    ``since`` (a trusted checkpoint's seq and hash) checks that event against it and walks only the
+    events after it; ``on_event(seq)`` is called per event checked (progress on long chains).
+    """
     head = read_head(conn)
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     checkpoint_seen = checkpoint is None or checkpoint[0] == 0
@@ -184,8 +191,20 @@ def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) ->
     def broken(seq: int, message: str) -> VerifyResult:
         return VerifyResult(False, checked, head.last_seq, head.last_hash, seq, message)
 
-    with closing(iter_events(conn)) as events:  # type: ignore[type-var]  # a generator has close()
+    if since is not None and since[0] > 0:
+        anchor = conn.execute(sa.select(audit_event.c.event_hash).where(audit_event.c.seq == since[0])).first()
+        if anchor is None:
+            return broken(since[0], f"チェックポイントの連番 {since[0]} のイベントがありません（切り詰めの疑い）")
+        if anchor.event_hash != since[1]:
+            return broken(since[0], f"連番 {since[0]} のハッシュがチェックポイントと一致しません（改ざんの疑い）")
+        expected_prev, expected_seq = since[1], since[0] + 1
+    elif since is not None and since[1] != GENESIS_HASH:
+        return broken(0, "連番 0 のチェックポイントのハッシュが起点と一致しません")
+
+    with closing(iter_events(conn, from_seq=expected_seq)) as events:  # type: ignore[type-var]
         for event in events:
+            if on_event is not None:
+                on_event(event.seq)
             if event.seq != expected_seq:
                 return broken(expected_seq, f"連番 {expected_seq} が欠落しています（次は {event.seq}）")
             if event.prev_hash != expected_prev:

@@ -3,51 +3,39 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from dvflag_hookspecs import ALL_ROLES
 
-from ..errors import DvflagError
+from .database import DEFAULT_SQLITE, echo_database, open_engine, open_runtime, resolve_url, url_option
+from .errors import DvflagGroup, OperatorError
 
-DEFAULT_SQLITE = Path("var") / "dvflag.sqlite3"
+__all__ = ["DEFAULT_SQLITE", "database_url", "main", "resolve_url", "url_option"]
 
+database_url = resolve_url
+"""The older name of ``resolve_url``, for commands written against it (prefer ``open_engine``)."""
 
-def database_url(url: str | None) -> str:
-    """``--url``, else ``DVFLAG_DATABASE_URL``, else a SQLite file under ./var/."""
-    if url:
-        return url
-    env = os.environ.get("DVFLAG_DATABASE_URL")
-    if env:
-        return env
-    DEFAULT_SQLITE.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_SQLITE}"
+ROLE_CHOICE = click.Choice(list(ALL_ROLES))
+ROLE_HELP = "ロール（複数指定可） / role, repeatable: " + ", ".join(ALL_ROLES)
 
 
-url_option = click.option("--url", help="SQLAlchemy URL (default: $DVFLAG_DATABASE_URL, else ./var/dvflag.sqlite3)")
-
-
-def _runtime(url: str | None) -> Any:
-    from ..service.runtime import Runtime
-
-    return Runtime(engine=sa.create_engine(database_url(url)))
-
-
-def _fail(err: DvflagError) -> None:
-    click.echo(f"エラー: {err.message} [{err.code}]", err=True)
-    sys.exit(2)
-
-
-@click.group()
-@click.version_option(package_name="dvflag-plugin")
+@click.group(cls=DvflagGroup)
+@click.version_option(
+    package_name="dvflag-plugin", help="版を表示して終了 / show the version and exit"
+)
 def main() -> None:
-    """dvflag: DV等被害者 把握状況共有プラグインの運用コマンド"""
+    """dvflag: DV等被害者 把握状況共有プラグインの運用コマンド / operator commands of the dvflag plugin.
+
+    データベースは --url、環境変数 DVFLAG_DATABASE_URL、./var/dvflag.sqlite3 の順に決まります。
+    The database is --url, else $DVFLAG_DATABASE_URL, else ./var/dvflag.sqlite3. Expected failures
+    print one Japanese line and its English and exit with code 2.
+    """
 
 
 # -- db ------------------------------------------------------------------------------------------
@@ -55,59 +43,84 @@ def main() -> None:
 
 @main.group()
 def db() -> None:
-    """Database schema (Alembic, version table dvf_alembic_version)."""
+    """スキーマの作成・更新・戻し / the plugin's tables (Alembic, version table dvf_alembic_version)."""
 
 
 @db.command("upgrade")
 @url_option
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="適用する版 / target revision")
 def db_upgrade(url: str | None, revision: str) -> None:
-    """Create or upgrade the plugin's tables."""
+    """プラグインの表を作成・更新 / create or upgrade the plugin's tables.
+
+    SQLite ファイルがなければ作成します / creates the SQLite file when it does not exist.
+    """
     from ..storage import migrate
 
-    engine = sa.create_engine(database_url(url))
-    try:
+    with open_engine(url, create=True) as engine:
+        echo_database(engine)
         migrate.upgrade(engine, revision)
         with engine.connect() as conn:
-            click.echo(f"スキーマ版: {migrate.current_revision(conn)}")
-    finally:
-        engine.dispose()
+            click.echo(f"スキーマ版 / schema revision: {migrate.current_revision(conn)}")
 
 
 @db.command("downgrade")
 @url_option
+@click.option("--yes", is_flag=True, help="表・データの削除を承認 / confirm that tables and their rows are dropped")
 @click.argument("revision")
-def db_downgrade(url: str | None, revision: str) -> None:
-    """Downgrade the plugin's tables to REVISION (``base`` drops them)."""
-    from ..storage import migrate
+def db_downgrade(url: str | None, yes: bool, revision: str) -> None:
+    """表を REVISION の版に戻す（base で全削除） / downgrade the plugin's tables to REVISION (base drops them).
 
-    engine = sa.create_engine(database_url(url))
-    try:
+    登録や監査証跡を消す戻しは、失われる行数を表示し --yes がなければ実行しません。
+    A downgrade that drops tables prints the rows it would destroy and refuses without --yes.
+    """
+    from ..storage import migrate
+    from .downgrade import planned_losses
+
+    with open_engine(url) as engine:
+        echo_database(engine)
+        current, losses = planned_losses(engine, revision)
+        if losses:
+            click.echo(f"失われるデータ / data that will be lost ({current} → {revision}):", err=True)
+            for loss in losses:
+                click.echo(f"  {loss.describe()}", err=True)
+            if not yes:
+                raise OperatorError(
+                    "この戻しは上の表とデータを削除します。実行するには --yes を付けてください",
+                    "this downgrade drops the tables and rows listed above; add --yes to proceed",
+                )
         migrate.downgrade(engine, revision)
-    finally:
-        engine.dispose()
+        with engine.connect() as conn:
+            click.echo(f"スキーマ版 / schema revision: {migrate.current_revision(conn) or '(none)'}")
 
 
 @db.command("current")
 @url_option
 def db_current(url: str | None) -> None:
-    """Print the schema revision recorded in the database."""
+    """データベースに記録された版を表示 / print the schema revision recorded in the database."""
     from ..storage import migrate
 
-    engine = sa.create_engine(database_url(url))
-    try:
+    with open_engine(url) as engine:
+        echo_database(engine)
         with engine.connect() as conn:
             click.echo(migrate.current_revision(conn) or "(none)")
-    finally:
-        engine.dispose()
 
 
 @db.command("sql")
-@click.option("--dialect", type=click.Choice(["oracle", "postgresql", "mysql", "sqlite"]), required=True)
-@click.option("--downgrade", "downgrade_", is_flag=True, help="emit the downgrade script (head → base)")
-@click.option("--range", "revision_range", default=None, help="e.g. 0001:0002 (default: base → head)")
+@click.option(
+    "--dialect", type=click.Choice(["oracle", "postgresql", "mysql", "sqlite"]), required=True,
+    help="SQL の方言 / SQL dialect",
+)
+@click.option(
+    "--downgrade", "downgrade_", is_flag=True, help="戻し（head → base）を出力 / emit the downgrade script"
+)
+@click.option(
+    "--range", "revision_range", default=None, help="版の範囲 例 0001:0002 / revision range, e.g. 0001:0002"
+)
 def db_sql(dialect: str, downgrade_: bool, revision_range: str | None) -> None:
-    """Print the offline migration script (Oracle: runnable as printed in SQL*Plus/SQLcl)."""
+    """DB に接続せずマイグレーションSQLを出力 / print the offline migration script.
+
+    Oracle 用は SQL*Plus・SQLcl でそのまま実行できます / runnable as printed in SQL*Plus or SQLcl.
+    """
     from ..storage import migrate
 
     default = f"{migrate.head_revision()}:base" if downgrade_ else "head"
@@ -119,30 +132,51 @@ def db_sql(dialect: str, downgrade_: bool, revision_range: str | None) -> None:
 
 @main.group()
 def audit() -> None:
-    """Audit trail: verify and checkpoint."""
+    """監査証跡の検証とチェックポイント / audit trail: verify and checkpoint."""
 
 
 @audit.command("verify")
 @url_option
-@click.option("--checkpoint", help="SEQ:HASH printed earlier by `dvflag audit checkpoint`")
-def audit_verify(url: str | None, checkpoint: str | None) -> None:
-    """Verify the hash chain; exit 1 and name the first broken sequence number if it is not intact."""
+@click.option(
+    "--checkpoint", metavar="SEQ:HASH",
+    help="以前のチェックポイント（末尾の切り詰めも検出） / an earlier checkpoint: also detects a truncated tail",
+)
+@click.option(
+    "--from-checkpoint", "from_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="信頼できるチェックポイントのファイル。その後に追加された分だけを検証 / "
+    "a trusted checkpoint file: verify only the events added since",
+)
+def audit_verify(url: str | None, checkpoint: str | None, from_file: Path | None) -> None:
+    """ハッシュ連鎖を検証 / verify the hash chain.
+
+    正常なら終了コード 0、壊れていれば最初の連番を示して 1 / exit 0 when intact; 1, naming the
+    first broken sequence number. 端末では進捗を表示 / shows progress on a terminal.
+    """
     from ..audit import chain
     from ..service.bootstrap import operator_actor
+    from .checkpoints import parse_checkpoint, read_checkpoint_file
+    from .progress import progress
 
-    rt = _runtime(url)
-    point = None
-    if checkpoint:
-        seq_text, _, digest = checkpoint.partition(":")
-        if not seq_text.isdigit() or len(digest) != 64:
-            raise click.BadParameter("SEQ:HASH の形式で指定してください", param_hint="--checkpoint")
-        point = (int(seq_text), digest)
-    with rt.engine.connect() as conn:
-        result = chain.verify(conn, checkpoint=point)
-    rt.audit_alone(
-        operator_actor(), "audit", None, "ok", None,
-        {"op": "verify", "source": "cli", "ok": result.ok, "first_broken_seq": result.first_broken_seq},
-    )
+    if checkpoint and from_file:
+        raise OperatorError(
+            "--checkpoint と --from-checkpoint は同時に指定できません",
+            "--checkpoint and --from-checkpoint cannot be combined",
+        )
+    point = parse_checkpoint(checkpoint, source="--checkpoint") if checkpoint else None
+    since = read_checkpoint_file(from_file) if from_file else None
+    with open_runtime(url) as rt:
+        with rt.engine.connect() as conn:
+            head = chain.read_head(conn)
+            todo = head.last_seq - (since[0] if since else 0)
+            with progress(todo, "監査証跡を検証中 / verifying") as advance:
+                result = chain.verify(conn, checkpoint=point, since=since, on_event=lambda _seq: advance(1))
+        details: dict[str, Any] = {
+            "op": "verify", "source": "cli", "ok": result.ok, "checked": result.checked,
+            "first_broken_seq": result.first_broken_seq,
+        }
+        if since:
+            details["since_seq"] = since[0]
+        rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)
     click.echo(result.message)
     if not result.ok:
         click.echo(f"first_broken_seq={result.first_broken_seq}")
@@ -152,11 +186,10 @@ def audit_verify(url: str | None, checkpoint: str | None) -> None:
 @audit.command("checkpoint")
 @url_option
 def audit_checkpoint(url: str | None) -> None:
-    """Print the chain head (seq and hash) to keep outside the database."""
+    """連鎖の先頭（連番:ハッシュ）を表示。DB の外に保管 / print the chain head (SEQ:HASH) to keep outside the database."""
     from ..audit import chain
 
-    rt = _runtime(url)
-    with rt.engine.connect() as conn:
+    with open_runtime(url) as rt, rt.engine.connect() as conn:
         head = chain.read_head(conn)
     click.echo(f"{head.last_seq}:{head.last_hash}")
 
@@ -166,7 +199,10 @@ def audit_checkpoint(url: str | None) -> None:
 
 @main.group()
 def users() -> None:
-    """Bootstrap the plugin's user registry (the first 利用者管理者); later use dvflag.users."""
+    """利用者登録の初期設定（最初の利用者管理者） / bootstrap the user registry (the first 利用者管理者).
+
+    その後の利用者管理は dvflag.users で行います / later, manage users through dvflag.users.
+    """
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -178,68 +214,75 @@ def _date(value: str | None, field: str) -> date | None:
 @users.command("add")
 @url_option
 @click.argument("user_id")
-@click.option("--dept", "dept_code", required=True, help="所属コード")
-@click.option("--role", "roles", multiple=True, type=click.Choice(list(ALL_ROLES)))
-@click.option("--valid-from")
-@click.option("--valid-to")
+@click.option("--dept", "dept_code", required=True, help="所属コード / department code")
+@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE, help=ROLE_HELP)
+@click.option("--valid-from", help="有効開始日（ISO・和暦、既定は本日） / first valid day (ISO or 和暦; default today)")
+@click.option("--valid-to", help="有効終了日（ISO・和暦） / last valid day (ISO or 和暦)")
 def users_add(url: str | None, user_id: str, dept_code: str, roles: tuple[str, ...], valid_from: str | None,
               valid_to: str | None) -> None:
-    """Add a plugin user."""
+    """利用者を追加（ロールは 1 つ以上） / add a plugin user (at least one role)."""
     from ..service import bootstrap
 
-    rt = _runtime(url)
-    try:
+    with open_runtime(url) as rt:
         account = bootstrap.add_user(
             rt, bootstrap.operator_actor(), user_id=user_id, dept_code=dept_code, roles=frozenset(roles),
             valid_from=_date(valid_from, "valid_from"), valid_to=_date(valid_to, "valid_to"),
         )
-    except DvflagError as err:
-        _fail(err)
     click.echo(f"登録しました: {account.user_id} 所属={account.dept_code} ロール={','.join(sorted(account.roles))}")
+
+
+USERS_HEADER = ("利用者ID", "所属コード", "ロール", "状態", "有効期間")
 
 
 @users.command("list")
 @url_option
 def users_list(url: str | None) -> None:
-    """List plugin users."""
+    """利用者の一覧（タブ区切り、見出し付き） / list plugin users (tab-separated, with a header row)."""
     from ..service import users as users_ops
 
-    rt = _runtime(url)
-    with rt.engine.connect() as conn:
-        for a in users_ops.list_users(conn):
-            state = "有効" if a.enabled else "無効"
-            until = a.valid_to.isoformat() if a.valid_to else "-"
-            click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
+    with open_runtime(url) as rt, rt.engine.connect() as conn:
+        found = users_ops.list_users(conn)
+    click.echo("\t".join(USERS_HEADER))
+    for a in found:
+        state = "有効" if a.enabled else "無効"
+        until = a.valid_to.isoformat() if a.valid_to else "-"
+        click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
+    if not found:
+        click.echo("（利用者はいません / no users）", err=True)
+
+
+def _modify(url: str | None, user_id: str, changes: dict[str, Any], roles: frozenset[str] | None) -> None:
+    from ..service import bootstrap
+
+    with open_runtime(url) as rt:
+        bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes=changes, roles=roles)
 
 
 @users.command("disable")
 @url_option
 @click.argument("user_id")
 def users_disable(url: str | None, user_id: str) -> None:
-    """Disable a plugin user."""
-    from ..service import bootstrap
-
-    rt = _runtime(url)
-    try:
-        bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes={"enabled": 0}, roles=None)
-    except DvflagError as err:
-        _fail(err)
+    """利用者を無効化（最後の利用者管理者は不可） / disable a user (never the last enabled user_admin)."""
+    _modify(url, user_id, {"enabled": 0}, None)
     click.echo(f"無効化しました: {user_id}")
+
+
+@users.command("enable")
+@url_option
+@click.argument("user_id")
+def users_enable(url: str | None, user_id: str) -> None:
+    """無効化した利用者を再び有効に / enable a disabled user again."""
+    _modify(url, user_id, {"enabled": 1}, None)
+    click.echo(f"有効にしました: {user_id}")
 
 
 @users.command("roles")
 @url_option
 @click.argument("user_id")
-@click.option("--role", "roles", multiple=True, type=click.Choice(list(ALL_ROLES)))
+@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE, help=ROLE_HELP)
 def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
-    """Set a plugin user's roles (replaces them)."""
-    from ..service import bootstrap
-
-    rt = _runtime(url)
-    try:
-        bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes={}, roles=frozenset(roles))
-    except DvflagError as err:
-        _fail(err)
+    """ロールを置き換える（最後の利用者管理者からは外せない） / replace a user's roles (never the last user_admin's)."""
+    _modify(url, user_id, {}, frozenset(roles))
     click.echo(f"ロールを設定しました: {user_id} {','.join(sorted(roles))}")
 
 
@@ -248,28 +291,47 @@ def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
 
 @main.command("export")
 @url_option
-@click.option("--user", "user_id", required=True, help="the plugin user the list is produced for (利用者ID)")
-@click.option("--dept", "dept_code", required=True, help="that user's host department (所属コード)")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv", show_default=True)
-@click.option("--scope", type=click.Choice(["own", "all"]), default="own", show_default=True)
-@click.option("--state", type=click.Choice(["active", "released", "all"]), default="active", show_default=True)
-@click.option("--filter-dept", help="only this department (scope all)")
-@click.option("--input-from")
-@click.option("--input-to")
-@click.option("--encoding", type=click.Choice(["utf-8-sig", "cp932"]), help="CSV only")
-@click.option("--strict", is_flag=True, help="CSV cp932: refuse instead of replacing with 〓")
+@click.option("--user", "user_id", required=True, help="一覧を出力する利用者ID / the plugin user the list is produced for")
+@click.option("--dept", "dept_code", required=True, help="その利用者の所属コード / that user's host department code")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv", show_default=True,
+    help="形式: csv はシステム連携用、xlsx・pdf は閲覧・印刷用 / csv for systems, xlsx and pdf for people",
+)
+@click.option(
+    "--scope", type=click.Choice(["own", "all"]), default="own", show_default=True,
+    help="自所属か全所属（全庁抽出者） / own department, or all departments (supervisor)",
+)
+@click.option(
+    "--state", type=click.Choice(["active", "released", "all"]), default="active", show_default=True,
+    help="有効・解除済み・すべて / active, released or all registrations",
+)
+@click.option("--filter-dept", help="この所属だけ（scope all） / only this department (scope all)")
+@click.option("--input-from", help="入力日の開始（ISO・和暦） / input date from (ISO or 和暦)")
+@click.option("--input-to", help="入力日の終了（ISO・和暦） / input date to (ISO or 和暦)")
+@click.option(
+    "--encoding", type=click.Choice(["utf-8-sig", "cp932"]), help="CSV の文字コード / CSV encoding"
+)
+@click.option(
+    "--strict", is_flag=True,
+    help="CP932 で表せない文字があれば出力しない（〓 に置き換えない） / CSV cp932: refuse instead of writing 〓",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+    help="出力先フォルダ / output folder",
 )
 def export(
     url: str | None, user_id: str, dept_code: str, fmt: str, scope: str, state: str, filter_dept: str | None,
     input_from: str | None, input_to: str | None, encoding: str | None, strict: bool, out_dir: Path,
 ) -> None:
-    """Produce a list as a given user (e.g. for an audit request); checked and audited as that user."""
+    """利用者として一覧を出力（権限確認・監査あり） / produce a list as a given user, checked and audited as that user.
+
+    例えば監査請求への対応に使います / e.g. to answer an audit request.
+    """
     from dvflag_hookspecs import Actor
 
     from ..service.api import DvflagService
     from ..service.bootstrap import operator_actor
+    from .progress import note
 
     params: dict[str, Any] = {"format": fmt, "scope": scope, "state": state}
     for key, value in (("dept_code", filter_dept), ("input_from", input_from), ("input_to", input_to),
@@ -278,11 +340,12 @@ def export(
             params[key] = value
     if strict:
         params["strict"] = True
-    service = DvflagService(_runtime(url))
-    try:
-        result = service.export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
-    except DvflagError as err:
-        _fail(err)
+    with open_runtime(url) as rt:
+        echo_database(rt.engine)
+        note("一覧を作成しています… / producing the list…")
+        started = time.perf_counter()
+        result = DvflagService(rt).export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
+        note(f"作成しました（{time.perf_counter() - started:.1f} 秒） / done")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / result.filename
     path.write_bytes(result.content)
@@ -297,13 +360,29 @@ def export(
 
 
 @main.command("demo")
-@click.option("--url", help="database URL (default: a fresh SQLite file under ./var/)")
-@click.option("--master-size", default=2_000_000, show_default=True, help="numbers in the batch step")
-def demo(url: str | None, master_size: int) -> None:
-    """Run the scripted walkthrough on dummy data (Japanese)."""
+@url_option
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="一覧と監査ログの出力先（既定: DB と同じフォルダの demo/） / where lists and the audit log go "
+    "(default: demo/ beside the SQLite file, else ./var/demo)",
+)
+@click.option(
+    "--fresh", is_flag=True,
+    help="既存の SQLite ファイルを削除してから開始 / delete an existing SQLite file first",
+)
+@click.option(
+    "--master-size", default=2_000_000, show_default=True,
+    help="バッチで照合する宛名番号の件数 / numbers in the batch step",
+)
+def demo(url: str | None, out_dir: Path | None, fresh: bool, master_size: int) -> None:
+    """ダミーデータで一連の流れを実演（日本語） / scripted walkthrough on dummy data (Japanese).
+
+    `dvflag export` などと同じデータベースを使うので、デモの後にそのまま試せます /
+    uses the same database as every other command, so `dvflag export` works right after it.
+    """
     from ..demo import run_demo
 
-    sys.exit(run_demo(url, master_size=master_size))
+    sys.exit(run_demo(url, master_size=master_size, out_dir=out_dir, fresh=fresh))
 
 
 def _json_default(value: object) -> str:
