@@ -121,6 +121,10 @@ def _alembic(err: BaseException) -> OperatorError | None:
     return None
 
 
+_USAGE_JA = "コマンドの指定に誤りがあります"
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
 class DvflagGroup(click.Group):
     """A click Group whose subcommands' expected failures become an OperatorError (exit code 2).
 
@@ -134,9 +138,10 @@ class DvflagGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as err:
-            if not err.message.startswith("コマンド"):
-                err.message = f"コマンドの指定に誤りがあります（--help を参照） / {err.message}"
-            raise
+            text = err.format_message()
+            if _JAPANESE.search(text):  # already bilingual (our own BadParameter messages)
+                raise
+            raise click.UsageError(f"{_USAGE_JA}（--help を参照） / {text}", ctx=err.ctx) from err
         except click.ClickException:
             raise
         except Exception as err:

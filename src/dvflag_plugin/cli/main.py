@@ -186,7 +186,10 @@ def audit_verify(url: str | None, checkpoint: str | None, from_file: Path | None
 @audit.command("checkpoint")
 @url_option
 def audit_checkpoint(url: str | None) -> None:
-    """連鎖の先頭（連番:ハッシュ）を表示。DB の外に保管 / print the chain head (SEQ:HASH) to keep outside the database."""
+    """連鎖の先頭（連番:ハッシュ）を表示 / print the chain head (SEQ:HASH).
+
+    DB の外に保管してください / keep it outside the database.
+    """
     from ..audit import chain
 
     with open_runtime(url) as rt, rt.engine.connect() as conn:
@@ -291,7 +294,9 @@ def users_roles(url: str | None, user_id: str, roles: tuple[str, ...]) -> None:
 
 @main.command("export")
 @url_option
-@click.option("--user", "user_id", required=True, help="一覧を出力する利用者ID / the plugin user the list is produced for")
+@click.option(
+    "--user", "user_id", required=True, help="一覧を出力する利用者ID / the plugin user the list is produced for"
+)
 @click.option("--dept", "dept_code", required=True, help="その利用者の所属コード / that user's host department code")
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv", show_default=True,

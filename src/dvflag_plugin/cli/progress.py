@@ -6,47 +6,40 @@ and cron mails see only the result.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, TypeVar
+from typing import TextIO, TypeVar
 
 import click
 
 T = TypeVar("T")
 
 
-def _stderr(stream: IO[Any] | None) -> IO[Any]:
-    return stream if stream is not None else click.get_text_stream("stderr")
+def _stderr(stream: TextIO | None) -> TextIO:
+    return stream if stream is not None else sys.stderr
 
 
-def wanted(stream: IO[Any] | None = None) -> bool:
+def wanted(stream: TextIO | None = None) -> bool:
     """True when progress should be shown: stderr is a terminal."""
-    out = _stderr(stream)
-    isatty = getattr(out, "isatty", None)
-    return bool(isatty and isatty())
+    try:
+        return _stderr(stream).isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
 
 
 @contextmanager
-def progress(length: int, label: str, *, stream: IO[Any] | None = None) -> Iterator[Callable[[int], None]]:
+def progress(length: int, label: str, *, stream: TextIO | None = None) -> Iterator[Callable[[int], None]]:
     """``advance(n)`` for ``length`` steps: a bar on a terminal, nothing otherwise."""
     out = _stderr(stream)
     if length <= 0 or not wanted(out):
         yield lambda n: None
         return
-    with click.progressbar(length=length, label=label, file=out) as bar:
-        pending = [0]
-
-        def advance(n: int) -> None:  # the bar redraws at most once per 1,000 steps
-            pending[0] += n
-            if pending[0] >= 1000:
-                bar.update(pending[0])
-                pending[0] = 0
-
-        yield advance
-        bar.update(pending[0])
+    with click.progressbar(length=length, label=label, file=out, update_min_steps=1000) as bar:
+        yield bar.update
 
 
-def track(items: Iterable[T], length: int, label: str, *, stream: IO[Any] | None = None) -> Iterator[T]:
+def track(items: Iterable[T], length: int, label: str, *, stream: TextIO | None = None) -> Iterator[T]:
     """Yield ``items`` while advancing a bar of ``length`` steps."""
     with progress(length, label, stream=stream) as advance:
         for item in items:
@@ -54,7 +47,7 @@ def track(items: Iterable[T], length: int, label: str, *, stream: IO[Any] | None
             advance(1)
 
 
-def note(text: str, *, stream: IO[Any] | None = None) -> None:
+def note(text: str, *, stream: TextIO | None = None) -> None:
     """A one-line status for work without a count (e.g. an export being produced), terminal only."""
     out = _stderr(stream)
     if wanted(out):

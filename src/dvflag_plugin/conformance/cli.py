@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from typing import cast
 
 import click
 
-from .host import HostFactory
+from .host import HostFactory, HostUnderTest
 from .suite import run
 
 DEFAULT_HOST = "dvflag_plugin.conformance.mock:factory"
@@ -31,8 +32,35 @@ def load_factory(spec: str) -> HostFactory:
     except (ImportError, AttributeError) as err:
         raise click.BadParameter(f"{spec}: {type(err).__name__}: {err}", param_hint="--host") from err
     if not callable(target):
-        raise click.BadParameter(f"{spec} は呼び出し可能ではありません / is not callable", param_hint="--host")
+        raise click.BadParameter(
+            f"{spec} は呼び出し可能ではありません / is not callable. {FACTORY_HINT}", param_hint="--host"
+        )
+    _require_factory(spec, target)
     return cast(HostFactory, target)
+
+
+FACTORY_HINT = (
+    "引数なしで HostUnderTest を返す関数を指定してください（docs/integrators.md） / "
+    "name a function that takes no arguments and returns a HostUnderTest (docs/integrators.md)"
+)
+
+
+def _require_factory(spec: str, target: object) -> None:
+    """A factory is a function callable without arguments; a class or a function needing arguments is not."""
+    if isinstance(target, type) and not issubclass(target, HostUnderTest):
+        raise click.BadParameter(
+            f"{spec} はクラスでありファクトリではありません / is a class, not a factory. {FACTORY_HINT}",
+            param_hint="--host",
+        )
+    try:
+        inspect.signature(target).bind()  # type: ignore[arg-type]
+    except TypeError as err:
+        raise click.BadParameter(
+            f"{spec} は引数なしで呼び出せません / cannot be called without arguments ({err}). {FACTORY_HINT}",
+            param_hint="--host",
+        ) from err
+    except ValueError:  # no signature available (some builtins): let the factory check decide
+        return
 
 
 @click.command(name="conformance")

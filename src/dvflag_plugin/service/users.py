@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import ALL_ROLES, UserAccount
 
-from ..errors import DuplicateError, NotFoundError, PermissionDenied, StaleVersionError, ValidationError
+from ..errors import (
+    DuplicateError,
+    NotFoundError,
+    PermissionDenied,
+    StaleVersionError,
+    StateError,
+    ValidationError,
+)
 from ..rules import permissions
 from ..rules import validation as v
 from ..storage.schema import DEPT_CODE_LEN, USER_ID_LEN, app_user, user_role
@@ -92,6 +99,7 @@ def modify_user(conn: sa.Connection, *, now: Any, user_id: str, changes: Mapping
     valid_to = changes.get("valid_to", row.valid_to)
     if valid_to is not None and valid_to < valid_from:
         raise ValidationError("valid_to", "range", "有効終了日は有効開始日以降にしてください")
+    _keep_a_user_admin(conn, row, changes, roles)
     result = conn.execute(
         sa.update(app_user)
         .where(app_user.c.id == row.id, app_user.c.row_version == row.row_version)
@@ -102,6 +110,26 @@ def modify_user(conn: sa.Connection, *, now: Any, user_id: str, changes: Mapping
     if roles is not None:
         _set_roles(conn, int(row.id), roles)
     return _account(conn, _get_row(conn, user_id))
+
+
+_enabled_admins = (
+    sa.select(sa.func.count())
+    .select_from(app_user.join(user_role, user_role.c.user_pk == app_user.c.id))
+    .where(app_user.c.enabled == 1, user_role.c.role_name == "user_admin", app_user.c.id != sa.bindparam("user_pk"))
+)
+
+
+def _keep_a_user_admin(
+    conn: sa.Connection, row: Any, changes: Mapping[str, Any], roles: frozenset[str] | None
+) -> None:
+    """Refuse to disable, or take user_admin from, the last enabled 利用者管理者: the registry would lock."""
+    is_admin = bool(row.enabled) and "user_admin" in _account(conn, row).roles
+    stays_admin = bool(changes.get("enabled", row.enabled)) and (roles is None or "user_admin" in roles)
+    if is_admin and not stays_admin and conn.execute(_enabled_admins, {"user_pk": row.id}).scalar_one() == 0:
+        raise StateError(
+            f"利用者 {row.user_id} は最後の有効な利用者管理者です。先に別の利用者管理者を登録・有効化してください",
+            code="state.last_user_admin",
+        )
 
 
 def list_users(conn: sa.Connection) -> tuple[UserAccount, ...]:
