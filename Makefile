@@ -13,21 +13,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # IPAmj明朝 (文字情報基盤 MJ font, Debian fonts-ipamj-mincho) for PDF lists: every character of the
-# dummy data, 𠮷 included. As root it is installed with apt; otherwise the .deb is unpacked into .venv.
-IPAMJ := share/fonts/truetype/ipamj/ipamjm.ttf
+# dummy data, 𠮷 included. Skipped when $$DVFLAG_PDF_FONT is set or the font is installed; otherwise
+# installed with apt as root, or unpacked from the .deb into .venv (tools/ensure-font.sh).
 fonts: $(STAMP)
-	@test -f /usr/$(IPAMJ) || test -f $(VENV)/$(IPAMJ) || \
-	if [ "$$(id -u)" = 0 ]; then \
-	  (apt-get install -y -qq --no-install-recommends fonts-ipamj-mincho >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-ipamj-mincho >/dev/null)); \
-	else \
-	  d=$$(mktemp -d) && (cd $$d && apt-get download fonts-ipamj-mincho) && \
-	  dpkg-deb -x $$d/fonts-ipamj-mincho_*.deb $$d/x && mkdir -p $(VENV)/share/fonts/truetype/ipamj && \
-	  cp $$d/x/usr/$(IPAMJ) $(VENV)/$(IPAMJ) && rm -rf $$d; \
-	fi
+	@sh tools/ensure-font.sh $(VENV)
 
 demo: $(STAMP) fonts
-	$(BIN)/dvflag demo
+	$(BIN)/dvflag demo --fresh
 
 test: $(STAMP) fonts
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
