@@ -21,13 +21,13 @@ def url(tmp_path: Path) -> str:
 def run(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == code, result.output
-    return result.output
+    return result.stdout
 
 
 def test_db_upgrade_current_and_downgrade(url: str) -> None:
-    assert "スキーマ版: 0003" in run("db", "upgrade", "--url", url)
+    assert "schema revision: 0003" in run("db", "upgrade", "--url", url)
     assert run("db", "current", "--url", url).strip() == "0003"
-    run("db", "downgrade", "--url", url, "base")
+    run("db", "downgrade", "--url", url, "base", "--yes")
     assert sa.inspect(sa.create_engine(url)).get_table_names() == ["dvf_alembic_version"]
 
 
@@ -59,7 +59,7 @@ def test_users_bootstrap_is_audited(url: str) -> None:
     run("users", "roles", "u-admin", "--role", "user_admin", "--role", "auditor", "--url", url)
     listing = run("users", "list", "--url", url)
     assert "u-view\tD0201\tviewer\t無効" in listing and "auditor,user_admin" in listing
-    out = CliRunner().invoke(main, ["users", "add", "u-admin", "--dept", "D0802", "--url", url])
+    out = CliRunner().invoke(main, ["users", "add", "u-admin", "--dept", "D0802", "--role", "viewer", "--url", url])
     assert out.exit_code == 2 and "既に登録" in out.output
     engine = sa.create_engine(url)
     with engine.connect() as conn:
