@@ -119,7 +119,8 @@ def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
     today = data.reference_date
     _say(click.style("DV等被害者 把握状況共有プラグイン（dvflag）デモ — すべてダミーデータです", bold=True))
     _say(f"データベース: {shown(where.url)}（dvflag の各コマンドと同じ / the same as every dvflag command）")
-    _say(f"本日: {format_wareki(today)}　プラグイン読込: {', '.join(n for n, _ in host.pm.list_name_plugin())}")
+    plugins = ", ".join(n for n, _ in host.pm.list_name_plugin())
+    _say(f"本日: {format_wareki(today)}（ダミーデータの基準日。デモのホストの時計）　プラグイン読込: {plugins}")
 
     _step("利用者登録（初期設定：運用者コマンド相当）")
     host.seed_users()

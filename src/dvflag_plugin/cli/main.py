@@ -178,6 +178,8 @@ def audit_verify(url: str | None, checkpoint: str | None, from_file: Path | None
             details["since_seq"] = since[0]
         rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)
     click.echo(result.message)
+    if since:
+        click.echo(f"（チェックポイントの連番 {since[0]} より後を検証 / verified the events after seq {since[0]}）")
     if not result.ok:
         click.echo(f"first_broken_seq={result.first_broken_seq}")
         sys.exit(1)
