@@ -229,6 +229,7 @@ def users_add(url: str | None, user_id: str, dept_code: str, roles: tuple[str, .
     from ..service import bootstrap
 
     with open_runtime(url) as rt:
+        echo_database(rt.engine)
         account = bootstrap.add_user(
             rt, bootstrap.operator_actor(), user_id=user_id, dept_code=dept_code, roles=frozenset(roles),
             valid_from=_date(valid_from, "valid_from"), valid_to=_date(valid_to, "valid_to"),
@@ -260,6 +261,7 @@ def _modify(url: str | None, user_id: str, changes: dict[str, Any], roles: froze
     from ..service import bootstrap
 
     with open_runtime(url) as rt:
+        echo_database(rt.engine)
         bootstrap.modify_user(rt, bootstrap.operator_actor(), user_id=user_id, changes=changes, roles=roles)
 
 
