@@ -23,12 +23,14 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from dvflag_plugin.cli.checkpoints import parse_checkpoint
+from dvflag_plugin.cli.downgrade import planned_losses
 from dvflag_plugin.cli.errors import OperatorError
 from dvflag_plugin.cli.main import main
 from dvflag_plugin.cli.progress import progress, track
 from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import SchemaVersionError, StateError
 from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.storage import migrate
 from dvflag_plugin.storage.schema import app_user, audit_event
 from helpers import expect_refused, make_host
 
@@ -445,3 +447,12 @@ def test_dvflag_users_keeps_one_enabled_user_admin(host: MockHost) -> None:
         host, lambda: host.call("dvflag.users", admin2, op="disable", user_id="u-joho-admin2"),
         error=StateError, code="state.last_user_admin", action="users",
     )
+
+
+def test_planned_losses_count_rows_on_every_backend(host: MockHost) -> None:
+    current, losses = planned_losses(host.engine, "base")
+    assert current == migrate.head_revision()
+    counts = {loss.table: loss.rows for loss in losses if loss.column is None}
+    assert counts["dvf_app_user"] == len(host.data.staff) and counts["dvf_registration"] == 0
+    assert {"dvf_audit_event", "dvf_chain_head", "dvf_user_role"} <= set(counts)
+    assert planned_losses(host.engine, migrate.head_revision())[1] == ()
