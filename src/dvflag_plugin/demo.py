@@ -67,13 +67,10 @@ def places(url: str | None, out_dir: Path | None) -> DemoPlaces:
 
 
 def _start_fresh(url: str) -> None:
-    """Delete the SQLite file (and its journal files) so the demo starts from an empty database."""
+    """Delete a SQLite file (and its journal files); another database is never emptied, only checked."""
     db_file = sqlite_file(url)
     if db_file is None:
-        raise OperatorError(
-            "--fresh は SQLite ファイルにだけ使えます。ほかの DB では空のデータベースを指定してください",
-            "--fresh works on a SQLite file only; give an empty database otherwise",
-        )
+        return
     for suffix in ("", "-wal", "-shm", "-journal"):
         db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
 
@@ -224,6 +221,10 @@ def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
     _say(f"  一覧（CSV・Excel・PDF）: {where.exports.resolve()}")
     _say(f"  監査ログ（JSON 行）: {where.audit_log.resolve()}")
     url_arg = f" --url '{shown(where.url)}'" if where.explicit_url else ""
+    if where.explicit_url and sa.make_url(where.url).password is not None:  # never print a password
+        url_arg = ""
+        _say("（パスワード付きの URL は表示しません。DVFLAG_DATABASE_URL に設定してから実行してください / "
+             "set DVFLAG_DATABASE_URL to the URL first）")
     _say("続けて同じデータベースで試せます（.venv/bin/dvflag、または source .venv/bin/activate の後に dvflag）/ "
          "try next, on the same database:")
     _say(f"  dvflag users list{url_arg}")

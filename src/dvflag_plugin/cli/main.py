@@ -377,7 +377,8 @@ def export(
 )
 @click.option(
     "--fresh", is_flag=True,
-    help="既存の SQLite ファイルを削除してから開始 / delete an existing SQLite file first",
+    help="SQLite ファイルなら削除して作り直す（他の DB は空であること） / recreate a SQLite file "
+    "(another database must be empty)",
 )
 @click.option(
     "--master-size", default=2_000_000, show_default=True,
