@@ -26,10 +26,11 @@ from dvflag_plugin.cli.checkpoints import parse_checkpoint
 from dvflag_plugin.cli.downgrade import planned_losses
 from dvflag_plugin.cli.errors import OperatorError
 from dvflag_plugin.cli.main import main
-from dvflag_plugin.cli.progress import progress, track
+from dvflag_plugin.cli.progress import counter, progress, track
 from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import SchemaVersionError, StateError
 from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.service.progress import reporting
 from dvflag_plugin.storage import migrate
 from dvflag_plugin.storage.schema import app_user, audit_event
 from helpers import expect_refused, make_host
@@ -279,6 +280,16 @@ def test_progress_is_shown_on_a_terminal_and_quiet_otherwise() -> None:
     assert pipe.getvalue() == ""
 
 
+def test_row_counter_on_a_terminal_only() -> None:
+    tty, pipe = FakeTerminal(), io.StringIO()
+    for stream in (tty, pipe):
+        with counter("一覧に書いた行 / rows written", stream=stream) as advance:
+            for _ in range(2500):
+                advance(1)
+    assert "rows written: 1,000" in tty.getvalue() and tty.getvalue().endswith("rows written: 2,500\n")
+    assert pipe.getvalue() == ""
+
+
 def test_verify_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     url = migrated(tmp_path)
     cli("users", "add", "u-a", "--dept", "D0201", "--role", "viewer", "--url", url)
@@ -456,3 +467,14 @@ def test_planned_losses_count_rows_on_every_backend(host: MockHost) -> None:
     assert counts["dvf_app_user"] == len(host.data.staff) and counts["dvf_registration"] == 0
     assert {"dvf_audit_event", "dvf_chain_head", "dvf_user_role"} <= set(counts)
     assert planned_losses(host.engine, migrate.head_revision())[1] == ()
+
+
+def test_an_export_reports_its_rows_to_a_caller_that_asks(host: MockHost) -> None:
+    registrar = host.actor("u-danjo-reg1")
+    for person in [p for p in host.data.people if p.in_master][:3]:
+        host.call("dvflag.register", registrar, address_no=person.address_no)
+    seen: list[int] = []
+    with reporting(seen.append):
+        result = host.call("dvflag.export", registrar, format="csv", scope="own")
+    assert result.row_count == 3 and seen == [1, 1, 1]
+    assert host.call("dvflag.export", registrar, format="csv", scope="own").row_count == 3 and seen == [1, 1, 1]

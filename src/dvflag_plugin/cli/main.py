@@ -340,7 +340,8 @@ def export(
 
     from ..service.api import DvflagService
     from ..service.bootstrap import operator_actor
-    from .progress import note
+    from ..service.progress import reporting
+    from .progress import counter, note
 
     params: dict[str, Any] = {"format": fmt, "scope": scope, "state": state}
     for key, value in (("dept_code", filter_dept), ("input_from", input_from), ("input_to", input_to),
@@ -351,9 +352,9 @@ def export(
         params["strict"] = True
     with open_runtime(url) as rt:
         echo_database(rt.engine)
-        note("一覧を作成しています… / producing the list…")
         started = time.perf_counter()
-        result = DvflagService(rt).export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
+        with counter("一覧に書いた行 / rows written") as advance, reporting(advance):
+            result = DvflagService(rt).export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
         note(f"作成しました（{time.perf_counter() - started:.1f} 秒） / done")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / result.filename

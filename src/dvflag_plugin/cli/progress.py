@@ -47,6 +47,24 @@ def track(items: Iterable[T], length: int, label: str, *, stream: TextIO | None 
             advance(1)
 
 
+@contextmanager
+def counter(label: str, *, stream: TextIO | None = None) -> Iterator[Callable[[int], None]]:
+    """``advance(n)`` for work of unknown size: ``label: N`` redrawn every 1,000 steps on a terminal."""
+    out = _stderr(stream)
+    if not wanted(out):
+        yield lambda n: None
+        return
+    done = [0]
+
+    def advance(n: int) -> None:
+        before, done[0] = done[0], done[0] + n
+        if done[0] // 1000 != before // 1000:
+            click.echo(f"\r{label}: {done[0]:,}", file=out, nl=False)
+
+    yield advance
+    click.echo(f"\r{label}: {done[0]:,}", file=out)
+
+
 def note(text: str, *, stream: TextIO | None = None) -> None:
     """A one-line status for work without a count (e.g. an export being produced), terminal only."""
     out = _stderr(stream)

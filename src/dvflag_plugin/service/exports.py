@@ -21,6 +21,7 @@ from ..outputs import FORMATS, ExportMeta, csv_media_type
 from ..rules import validation as v
 from ..rules.record import active_clause, released_clause
 from ..storage.schema import DEPT_CODE_LEN, registration
+from .progress import counted
 from .queries import STATES
 from .records import to_value
 from .runtime import Op
@@ -115,7 +116,7 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
     spec = FORMATS[fmt]
     buffer = io.BytesIO()
     with op.conn.execute(stmt.execution_options(yield_per=1000)) as result:
-        rows = (to_value(r) for r in result)
+        rows = counted(to_value(r) for r in result)  # progress for the CLI, if it asked
         if fmt == "csv":
             written = spec.writer(rows, meta, buffer, encoding=encoding, strict=strict)
         else:
