@@ -111,6 +111,7 @@ def test_a_database_that_is_not_migrated(tmp_path: Path) -> None:
         ("mysql+pymysql://root:s3cret-pw@127.0.0.1:1/nope", "接続できない"),
         ("nosuchdialect://x/y", "種類（ドライバ）が不明"),
         ("not a url", "形式が正しくありません"),
+        ("mssql+pyodbc://u:s3cret-pw@127.0.0.1:1/nope", "ドライバがインストールされていません: pyodbc"),
     ],
 )
 def test_unreachable_or_wrong_urls(url: str, ja: str) -> None:

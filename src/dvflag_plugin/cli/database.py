@@ -74,7 +74,13 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[sa.Engine]
                 f"no database file at {path}: create it with `dvflag db upgrade`, or name an existing "
                 f"database with --url or {URL_ENV}",
             )
-    engine = sa.create_engine(resolved)
+    try:
+        engine = sa.create_engine(resolved)
+    except ModuleNotFoundError as err:  # e.g. oracle+oracledb:// without python-oracledb installed
+        raise OperatorError(
+            f"データベースドライバがインストールされていません: {err.name}（例: pip install {err.name}）",
+            f"database driver not installed: {err.name}",
+        ) from err
     try:
         yield engine
     except BaseException:

@@ -66,7 +66,7 @@ def explain(err: BaseException) -> OperatorError | None:
     if isinstance(err, OperatorError):
         return err
     if isinstance(err, DvflagError):
-        english = next((text for cls, text in _ENGLISH_BY_CLASS if isinstance(err, cls)), "refused")
+        english = next((text for cls, text in _ENGLISH_BY_CLASS if isinstance(err, cls)), "failed")
         if isinstance(err, ValidationError):
             english = f"{english}: field {err.field}, rule {err.rule}"
         return OperatorError(f"{err.message} [{err.code}]", f"{english} [{err.code}]")
@@ -91,21 +91,16 @@ def explain(err: BaseException) -> OperatorError | None:
             "データベースの表が見つからないか、形が違います。`dvflag db upgrade` で作成・更新してください",
             f"the plugin's tables are missing or differ; run `dvflag db upgrade`: {_first_line(err)}",
         )
-    if isinstance(err, ModuleNotFoundError):
-        return OperatorError(
-            f"データベースドライバがインストールされていません: {err.name}（例: pip install {err.name}）",
-            f"database driver not installed: {err.name}",
-        )
     if isinstance(err, FileNotFoundError | IsADirectoryError | NotADirectoryError | PermissionError):
         name = err.filename or ""
         return OperatorError(
             f"ファイルを開けません（存在しない・フォルダである・権限がない）: {name}",
             f"cannot open the file: {name}: {err.strerror or type(err).__name__}",
         )
-    if isinstance(err, OSError):  # e.g. a database host name that does not resolve
+    if isinstance(err, OSError):  # e.g. a database host name that does not resolve, a full disk
         return OperatorError(
-            "データベースに接続できません（ホスト名・ポートを確認してください）",
-            f"cannot reach the database: {err.strerror or err}",
+            "データベースへの接続またはファイルの入出力に失敗しました（ホスト名・ポート・ディスクを確認してください）",
+            f"cannot reach the database or write the file: {err.strerror or err}",
         )
     return _alembic(err)
 
