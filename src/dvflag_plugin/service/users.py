@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from dvflag_hookspecs import ALL_ROLES, UserAccount
+from dvflag_hookspecs.roles import USER_ADMIN
 
 from ..errors import (
     DuplicateError,
     NotFoundError,
     PermissionDenied,
     StaleVersionError,
-    StateError,
+    StateError,  # the last-user_admin rule
     ValidationError,
 )
 from ..rules import permissions
@@ -115,7 +116,7 @@ def modify_user(conn: sa.Connection, *, now: Any, user_id: str, changes: Mapping
 _enabled_admins = (
     sa.select(sa.func.count())
     .select_from(app_user.join(user_role, user_role.c.user_pk == app_user.c.id))
-    .where(app_user.c.enabled == 1, user_role.c.role_name == "user_admin", app_user.c.id != sa.bindparam("user_pk"))
+    .where(app_user.c.enabled == 1, user_role.c.role_name == USER_ADMIN, app_user.c.id != sa.bindparam("user_pk"))
 )
 
 
@@ -123,8 +124,8 @@ def _keep_a_user_admin(
     conn: sa.Connection, row: Any, changes: Mapping[str, Any], roles: frozenset[str] | None
 ) -> None:
     """Refuse to disable, or take user_admin from, the last enabled 利用者管理者: the registry would lock."""
-    is_admin = bool(row.enabled) and "user_admin" in _account(conn, row).roles
-    stays_admin = bool(changes.get("enabled", row.enabled)) and (roles is None or "user_admin" in roles)
+    is_admin = bool(row.enabled) and USER_ADMIN in _account(conn, row).roles
+    stays_admin = bool(changes.get("enabled", row.enabled)) and (roles is None or USER_ADMIN in roles)
     if is_admin and not stays_admin and conn.execute(_enabled_admins, {"user_pk": row.id}).scalar_one() == 0:
         raise StateError(
             f"利用者 {row.user_id} は最後の有効な利用者管理者です。先に別の利用者管理者を登録・有効化してください",
