@@ -101,6 +101,9 @@ def run_demo(
     where = places(url, out_dir)
     if fresh:
         _start_fresh(where.url)
+        where.audit_log.unlink(missing_ok=True)  # the old run's lines belong to a chain that is gone
+        for old in where.exports.glob("EXP-*") if where.exports.is_dir() else ():
+            old.unlink()
     with open_engine(where.url, create=True) as engine:
         _require_empty(engine)
         where.exports.mkdir(parents=True, exist_ok=True)
