@@ -350,7 +350,10 @@ def test_readme_export_works_right_after_the_demo(tmp_path: Path, monkeypatch: p
     assert "（1 件、1 ページ）" in exported.stdout
     again = cli("demo", "--master-size", "3000")  # a second run without --fresh refuses, changes nothing
     assert "--fresh" in expect_failure(again)
+    log = tmp_path / "var" / "demo" / "audit.jsonl"
+    lines = len(log.read_text(encoding="utf-8").splitlines())
     assert cli("demo", "--fresh", "--master-size", "3000").exit_code == 0
+    assert len(log.read_text(encoding="utf-8").splitlines()) == lines  # a fresh log for a fresh chain
 
 
 def _checkout_files() -> dict[str, int]:
