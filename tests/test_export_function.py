@@ -51,7 +51,8 @@ def test_registrar_exports_own_department_in_every_format(host: MockHost) -> Non
     xlsx = host.call("dvflag.export", registrar, format="xlsx", scope="own")
     sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert [str(v) for v in values[0]] == HEADER and len(values) == 3
+    assert [str(v) for v in values[0]] == ["No.", *HEADER] and len(values) == 5  # 2 rows, 合計, 以上
+    assert values[3][:2] == ["合計", "2 件"] and values[4][-1] == "以上"
     pdf = host.call("dvflag.export", registrar, format="pdf", scope="own")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "取扱注意" in text and pdf.output_no in text and pdf.page_count == 1

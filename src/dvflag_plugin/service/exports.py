@@ -142,4 +142,5 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
         page_count=written.page_count,
         sha256=digest,
         replacements=written.replacements,
+        usage=spec.usage,
     )
