@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
 import zipfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import openpyxl
+import pypdf
+import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dvflag_hookspecs.values import Registration
@@ -244,3 +250,27 @@ def test_display_width_counts_wide_characters_twice() -> None:
     assert display_width("髙橋 花子") == 9
     assert display_width("ABC") == 3
     assert display_width(IVS_NAME) == 9  # the selector takes no room
+
+
+@pytest.mark.slow
+def test_libreoffice_prints_gannen_and_counts_the_list_pages_only(tmp_path: Path) -> None:
+    """Open the workbook in LibreOffice (headless PDF export) and read what a printout shows."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+    rows = [reg(i, "髙橋 花子", birth_date=date(2019, 5, 1) if i == 1 else date(1989, 1, 8)) for i in range(1, 50)]
+    (tmp_path / "list.xlsx").write_bytes(export(rows)[0])  # 49 rows + 合計 + 以上: three pages
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(tmp_path / "list.xlsx")],
+        check=True, capture_output=True, timeout=300,
+    )
+    pages = [p.extract_text() for p in pypdf.PdfReader(tmp_path / "list.pdf").pages]
+    assert len(pages) == 4  # three list pages (one page wide) and the 出力情報 sheet
+    for number, text in enumerate(pages[:3], start=1):
+        assert "取扱注意" in text and "EXP-20261126-000043" in text
+        assert re.search(rf"\b{number}\s*/\s*3\b", text), text[-300:]
+    assert "令和元年5月1日" in pages[0] and "平成元年1月8日" in pages[0]
+    assert "令和1年" not in pages[0] and "平成1年" not in pages[0]
+    assert "合計" in pages[2] and "以上" in pages[2]
+    assert "取扱注意" in pages[3] and "取扱区分" in pages[3] and "49" in pages[3]
