@@ -61,7 +61,7 @@ def make_to_unicode_cmap(fontname: str, subset: Sequence[int], texts: Mapping[in
 class UnicodeTTFont(TTFont):  # type: ignore[misc]  # reportlab ships no type hints
     """TTFont with a correct ToUnicode map for supplementary-plane characters and IVS glyphs."""
 
-    private_texts: Mapping[int, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
+    private_texts: Mapping[int, str] = {}
     """Private code point → the variation sequence it draws (set by :func:`.fonts.load_font`)."""
 
     def addObjects(self, doc: Any) -> None:  # noqa: N802 - reportlab's method name

@@ -6,7 +6,7 @@ Rules (the same for CSV in CP932 and for the PDF font):
 - a variation selector (IVS U+E0100–U+E01EF, SVS U+FE00–U+FE0F, Mongolian FVS) is dropped and the
   base character kept: the reader sees the standard form of the character (the usual 縮退) — unless
   the target registers the sequence (the PDF font's cmap format 14 table), which is then kept whole;
-- either way the (row, column) is reported, so nothing changes silently.
+- in the first two cases the (row, column) is reported, so nothing changes silently.
 
 CP932 "holds" a character only when it survives the round trip encode → decode unchanged. Python's
 ``cp932`` codec maps six characters one way (〜 U+301C → 0x8160 → ～ U+FF5E, and likewise − ‖ ¢ £ ¬):
@@ -77,7 +77,7 @@ def fold(text: str, holds: Callable[[str], bool], sequences: Mapping[str, str] |
             out.append(GETA)
             changed = True
             previous = ""
-    return ("".join(out), True) if changed else ("".join(out), False)
+    return "".join(out), changed
 
 
 def fold_cp932(text: str) -> tuple[str, bool]:

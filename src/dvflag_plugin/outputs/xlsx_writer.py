@@ -36,10 +36,10 @@ exactly as stored and stays text even when a user edits the cell.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-import math
 from datetime import UTC, date
 from itertools import chain, islice
 from typing import Any, BinaryIO, Final
@@ -281,7 +281,9 @@ def _info_sheet(wb: Workbook, meta: ExportMeta, row_count: int, eras: EraTable |
 
 
 def _use_font_by_default(wb: Workbook) -> None:
-    """Make ＭＳ 明朝 the workbook's default (Normal style) font: empty cells and column widths follow it."""
+    """Make ＭＳ 明朝 the workbook's default (Normal style) font: empty cells and column widths follow it.
+
+    openpyxl has no public setter for it; ``test_every_cell_is_in_the_japanese_font`` guards this."""
     wb._fonts = IndexedList([_BODY_FONT])
     wb._named_styles["Normal"].font = _BODY_FONT
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
