@@ -65,6 +65,8 @@ CAUTION: Final = "取扱注意"
 NO_DATA: Final = "該当するデータはありません。"
 RED: Final = (0.78, 0.0, 0.0)
 TOTAL_ROW_HEIGHT: Final = 16.0
+END_ROOM: Final = 8.0
+"""Room kept under 合計 so that 「以上」 (its baseline 16 pt below) always shares its page."""
 HEADINGS: Final = (COL_ROW_NO, *COLUMNS)
 """The PDF's table header: the row number, then the approved columns."""
 
@@ -321,9 +323,10 @@ class _Layout:
         self.dept_count = 0
         self.start_page()
 
-    def summary_line(self, text: str, *, bold_rule: bool = False) -> None:
-        """A full-width line under the table (小計, 合計), on a new page when this one is full."""
-        if self.y - TOTAL_ROW_HEIGHT < MARGIN_BOTTOM:
+    def summary_line(self, text: str, *, bold_rule: bool = False, reserve: float = 0.0) -> None:
+        """A full-width line under the table (小計, 合計), on a new page when this one has no room for it
+        and ``reserve`` points more."""
+        if self.y - TOTAL_ROW_HEIGHT - reserve < MARGIN_BOTTOM:
             self.end_page()
             self.start_page()
         c = self.c
@@ -346,17 +349,11 @@ class _Layout:
         """小計 of the last department, 合計, 「以上」, and the page total (defined once, shown on every page)."""
         if self.dept is not None:
             self.subtotal()
-        self.summary_line(f"{TOTAL_LABEL}　{count_text(total)}", bold_rule=True)
+        self.summary_line(f"{TOTAL_LABEL}　{count_text(total)}", bold_rule=True, reserve=END_ROOM)
         self.close_table()
         c = self.c
-        end_y = self.y - 16
-        if end_y < MARGIN_BOTTOM - 8:  # no room left under the table: 以上 goes on a page of its own
-            c.showPage()
-            self.start_page()
-            self.close_table()
-            end_y = self.y - 16
         c.setFont(self.font.name, 10.5)
-        c.drawRightString(PAGE_WIDTH - MARGIN_X - PAD, end_y, END_MARK)
+        c.drawRightString(PAGE_WIDTH - MARGIN_X - PAD, self.y - END_ROOM - 8, END_MARK)
         c.showPage()
         c.beginForm(TOTAL_FORM, lowerx=0, lowery=-4, upperx=80, uppery=14)
         c.setFont(self.font.name, 9)
