@@ -141,7 +141,7 @@ def special_case_problems(ds: DummyDataSet) -> list[str]:
         if ch not in text:
             problems.append(f"no name with {ch} ({label})")
     wanted = {"髙橋", "高橋", "山﨑", "山崎", "渡邊", "渡邉", "渡辺", "齋藤", "斉藤", "𠮷田", "吉田"}
-    wanted |= {"葛\U000e0100城", "葛城", "辻\U000e0101", "辻"}
+    wanted |= {"葛\U000e0100城", "葛城", "辻\U000e0102", "辻"}
     problems += [f"surname {s!r} missing" for s in sorted(wanted - surnames)]
     if not any(ord(c) in IVS_RANGE for c in text):
         problems.append("no IVS sequence")

@@ -51,7 +51,8 @@ def test_registrar_exports_own_department_in_every_format(host: MockHost) -> Non
     xlsx = host.call("dvflag.export", registrar, format="xlsx", scope="own")
     sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert [str(v) for v in values[0]] == HEADER and len(values) == 3
+    assert [str(v) for v in values[0]] == ["No.", *HEADER] and len(values) == 5  # 2 rows, 合計, 以上
+    assert values[3][:2] == ["合計", "2 件"] and values[4][-1] == "以上"
     pdf = host.call("dvflag.export", registrar, format="pdf", scope="own")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "取扱注意" in text and pdf.output_no in text and pdf.page_count == 1
@@ -139,6 +140,7 @@ def test_operator_cli_exports_as_a_user_and_is_audited(tmp_path: Path) -> None:
     (path,) = (tmp_path / "out").iterdir()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest in out.output
+    assert "システム連携用" in out.output  # the CLI says what a CSV is for
     denied = runner.invoke(main, ["export", "--url", url, "--user", "u-zeimu-view1", "--dept", "D0102"])
     assert denied.exit_code == 2 and "権限" in denied.output
     engine = sa.create_engine(url)
@@ -148,3 +150,24 @@ def test_operator_cli_exports_as_a_user_and_is_audited(tmp_path: Path) -> None:
         events = [e for e in chain.iter_events(conn) if e.action == "export"]
     assert [(e.actor_id, e.outcome) for e in events] == [("u-kodomo-reg1", "ok"), ("u-zeimu-view1", "denied")]
     assert events[0].details["sha256"] == digest and events[0].details["via"].startswith("cli:")
+
+
+def test_conditions_in_wareki_and_every_file_named_by_its_output_number(host: MockHost) -> None:
+    """The 条件 line shows the input-date filter in 和暦 (元年 alike in PDF and Excel); names carry 出力番号."""
+    _held(host)
+    supervisor = host.actor("u-soumu-super1")
+    params = {"scope": "all", "input_from": "2019-05-01", "input_to": "R8.11.26"}
+    expected = "入力日: 令和元年5月1日〜令和8年11月26日"
+    pdf = host.call("dvflag.export", supervisor, format="pdf", **params)
+    first_page = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert f"条件 状態: 有効のみ、{expected}" in first_page
+    assert "所属 D0201" in first_page  # the all-department list: one department a page
+    xlsx = host.call("dvflag.export", supervisor, format="xlsx", **params)
+    info = dict(load_workbook(io.BytesIO(xlsx.content))["出力情報"].iter_rows(values_only=True))
+    assert info["条件"] == f"状態: 有効のみ、{expected}"
+    csv_result = host.call("dvflag.export", supervisor, format="csv", **params)
+    for result in (pdf, xlsx, csv_result):
+        assert result.output_no in result.filename and result.filename.endswith(f".{result.format}")
+        assert result.usage
+    assert "システム連携用" in csv_result.usage and "先頭の0" in csv_result.usage
+    assert "印刷" in xlsx.usage

@@ -146,7 +146,8 @@ def test_cp932_strict_raises_naming_row_and_column_before_writing_it() -> None:
     assert err.field == "encoding"
     assert err.rule == "unencodable"
     assert err.code == "invalid.unencodable"
-    assert "2行目" in err.message
+    # 𠮷 is in data row 2, which a spreadsheet shows as row 3 (the header is row 1): name both.
+    assert err.message.startswith("3行目（見出しを1行目とした行番号。データの2件目）")
     assert "「氏名」列" in err.message
     assert "CP932" in err.message
     assert "𠮷" not in err.message  # no personal data in the message

@@ -1,9 +1,11 @@
-"""PDF writer (issue 5): extract the text of every output with pypdf and render a page with pypdfium2."""
+"""PDF writer (issues 5, 10): extract the text with pypdf, read the content streams, render pages with pypdfium2."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
@@ -28,7 +30,8 @@ META = ExportMeta(
     scope_label="自所属",
     filters_label="有効のみ　入力日 令和6年4月1日から",
 )
-IVS_NAME = "葛\U000e0100城 三郎"
+IVS_NAME = "葛\U000e0100城 三郎"  # 葛 + VS17: not registered in IPAmj明朝 (base glyph, reported)
+TSUJI_VARIANT = "辻\U000e0102"  # 辻 + VS19: registered, drawn with its own one-dot glyph (mj025760)
 
 
 def reg(i: int, name: str, **kw: object) -> Registration:
@@ -68,6 +71,47 @@ def page_texts(data: bytes) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
 
 
+def render(data: bytes, page: int = 0, scale: float = 2) -> tuple[int, int, list[bytes]]:
+    """Width, height and the BGR rows (3 bytes a pixel) of a rendered page."""
+    pdf = pdfium.PdfDocument(data)
+    try:
+        bitmap = pdf[page].render(scale=scale, rev_byteorder=False, prefer_bgrx=False)
+        width, height, stride = bitmap.width, bitmap.height, bitmap.stride
+        assert bitmap.n_channels == 3
+        raw = bytes(bitmap.buffer)
+    finally:
+        pdf.close()
+    return width, height, [raw[y * stride : (y + 1) * stride] for y in range(height)]
+
+
+def pixels(rows: list[bytes], box: tuple[int, int, int, int]) -> Iterator[tuple[int, int, int]]:
+    """(r, g, b) of every pixel inside ``box`` = (left, top, right, bottom)."""
+    left, top, right, bottom = box
+    for row in rows[top:bottom]:
+        for x in range(left * 3, right * 3, 3):
+            yield row[x + 2], row[x + 1], row[x]
+
+
+def shown_text_modes(data: bytes) -> list[list[int]]:
+    """Per page, the text render mode of every text-showing operator, following q/Q (which save it)."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    pages = []
+    for page in reader.pages:
+        ops = pypdf.generic.ContentStream(page.get_contents(), reader).operations
+        mode, stack, shown = 0, [], []
+        for operands, operator in ops:
+            if operator == b"q":
+                stack.append(mode)
+            elif operator == b"Q":
+                mode = stack.pop()
+            elif operator == b"Tr":
+                mode = int(operands[0])
+            elif operator in (b"Tj", b"TJ", b"'", b'"'):
+                shown.append(mode)
+        pages.append(shown)
+    return pages
+
+
 def test_header_footer_and_values_in_extracted_text() -> None:
     data, result = export(dummy_rows())
     texts = page_texts(data)
@@ -86,6 +130,9 @@ def test_header_footer_and_values_in_extracted_text() -> None:
         "𠮷田 一郎",  # beyond the BMP: drawn and extractable (ToUnicode fixed)
         "山﨑 次郎",
         "葛城 三郎",  # IVS: base character drawn
+        "No.",
+        "合計　4 件",
+        "以上",
         "令和元年5月1日",
         "平成元年1月8日",
         "令和6年4月1日",
@@ -122,25 +169,97 @@ def test_every_page_carries_caution_number_and_page_x_of_y() -> None:
 
 def test_first_page_renders_with_ink_and_red_caution() -> None:
     data, _ = export(dummy_rows())
-    pdf = pdfium.PdfDocument(data)
-    try:
-        bitmap = pdf[0].render(scale=1)
-        width, height, stride, channels = bitmap.width, bitmap.height, bitmap.stride, bitmap.n_channels
-        assert width > height  # landscape
-        raw = bytes(bitmap.buffer)
-    finally:
-        pdf.close()
+    width, height, rows = render(data, scale=1)
+    assert width > height  # landscape
     dark = red = 0
-    for y in range(0, height, 2):
-        row = raw[y * stride : y * stride + width * channels]
-        for x in range(0, width * channels, channels * 2):
-            b, g, r = row[x], row[x + 1], row[x + 2]  # BGR
-            if r < 90 and g < 90 and b < 90:
-                dark += 1
-            elif r > 150 and g < 80 and b < 80:
-                red += 1
-    assert dark > 500
-    assert red > 50
+    for r, g, b in pixels(rows, (0, 0, width, height)):
+        if r < 90 and g < 90 and b < 90:
+            dark += 1
+        elif r > 150 and g < 80 and b < 80:
+            red += 1
+    assert dark > 2000
+    assert red > 200
+
+
+def test_only_the_header_stamp_is_stroked() -> None:
+    """The stamp's fill+stroke render mode (2) must not leak: every other glyph is filled only (0)."""
+    data, _ = export(dummy_rows() * 30)  # several pages
+    pages = shown_text_modes(data)
+    assert len(pages) >= 2
+    for modes in pages:
+        assert len(modes) > 20
+        assert modes.count(2) == 1  # the 取扱注意 stamp
+        assert set(modes) == {0, 2}
+
+
+def test_footer_caution_is_red_not_black() -> None:
+    data, _ = export(dummy_rows())
+    width, height, rows = render(data, scale=2)
+    footer_right = (width * 3 // 4, height - 50, width, height)  # the footer's 取扱注意, bottom right
+    red = dark = 0
+    for r, g, b in pixels(rows, footer_right):
+        if r > 120 and g < 90 and b < 90:
+            red += 1
+        elif r < 110 and g < 110 and b < 110:
+            dark += 1
+    assert red > 60
+    assert dark < red // 10  # no black outline around the red glyphs
+
+
+def _surname_glyph(name: str) -> tuple[list[tuple[int, int, int]], WrittenOutput, str]:
+    """The rendered pixels of the first glyph of 氏名 in the first row, the writer's result, the text."""
+    from dvflag_plugin.outputs.pdf_writer import HEADER_ROW_HEIGHT, MARGIN_TOP, MARGIN_X, PAD, column_widths
+
+    data, result = export([reg(1, name)])
+    _, _, rows = render(data, scale=3)
+    widths = column_widths(fonts.load_font().name)
+    left = int((MARGIN_X + widths[0] + widths[1] + PAD - 1) * 3)
+    top = int((MARGIN_TOP + 60 + HEADER_ROW_HEIGHT + 1) * 3)
+    return list(pixels(rows, (left, top, left + 11 * 3, top + 12 * 3))), result, page_texts(data)[0]
+
+
+def test_registered_variation_sequence_prints_its_own_glyph() -> None:
+    """辻 + VS19 is drawn as the font's variant glyph; 辻 + VS17 (not registered) as plain 辻, reported."""
+    plain, plain_result, _ = _surname_glyph("辻 五郎")
+    variant, variant_result, variant_text = _surname_glyph(f"{TSUJI_VARIANT} 五郎")
+    unregistered, unregistered_result, _ = _surname_glyph("辻\U000e0100 五郎")
+    same_glyph, same_glyph_result, _ = _surname_glyph("辻\U000e0103 五郎")  # registered: plain 辻's glyph
+    assert sum(1 for r, _, _ in plain if r < 128) > 30  # the box really holds the glyph
+    assert sum(1 for p, v in zip(plain, variant, strict=True) if p != v) > 20
+    assert unregistered == plain
+    assert same_glyph == plain
+    assert variant_result.replacements == same_glyph_result.replacements == plain_result.replacements == ()
+    assert unregistered_result.replacements == ((1, "氏名"),)
+    assert f"{TSUJI_VARIANT} 五郎" in variant_text  # copy/extraction gives the whole sequence back
+
+
+def test_all_department_list_starts_each_department_on_a_new_page() -> None:
+    rows = [
+        reg(1, "髙橋 花子"),
+        reg(2, "山﨑 次郎"),
+        reg(3, "𠮷田 一郎", dept_code="D0301", dept_name="男女共同参画課"),
+    ]
+    data = io.BytesIO()
+    result = write_pdf(iter(rows), dataclasses.replace(META, group_by_department=True), data)
+    texts = page_texts(data.getvalue())
+    assert result.page_count == len(texts) == 2
+    first, second = texts
+    assert "所属 D0201 子ども家庭課" in first and "0000000001" in first and "0000000002" in first
+    assert "小計（D0201 子ども家庭課）　2 件" in first
+    assert "D0301" not in first and "合計" not in first and "以上" not in first
+    assert "所属 D0301 男女共同参画課" in second and "0000000003" in second
+    assert "小計（D0301 男女共同参画課）　1 件" in second
+    assert "合計　3 件" in second and second.count("以上") == 1
+    assert re.search(r"\b3 0000000003\b", second)  # row numbers run on across departments
+
+
+def test_total_and_end_mark_close_the_last_page_only() -> None:
+    rows = [reg(i, "髙橋 花子") for i in range(1, 121)]
+    texts = page_texts(export(rows)[0])
+    assert len(texts) >= 3
+    assert all("合計" not in t and "以上" not in t for t in texts[:-1])
+    assert "合計　120 件" in texts[-1] and "以上" in texts[-1]
+    assert re.search(r"\b120 0000000120\b", texts[-1])
 
 
 def test_page_is_a4_landscape_and_font_embedded() -> None:
@@ -152,15 +271,16 @@ def test_page_is_a4_landscape_and_font_embedded() -> None:
     resources = cast(pypdf.generic.DictionaryObject, reader.pages[0]["/Resources"])
     for ref in cast(pypdf.generic.DictionaryObject, resources["/Font"]).values():
         font = ref.get_object()
-        if "/FontDescriptor" in font:  # reportlab also lists its initial Helvetica, unused
-            assert "/FontFile2" in font["/FontDescriptor"]  # embedded TrueType subset
-            embedded.append(str(font["/BaseFont"]))
+        assert "/FontFile2" in font["/FontDescriptor"]  # embedded TrueType subset; no base-14 font at all
+        embedded.append(str(font["/BaseFont"]))
     assert embedded
+    assert b"Helvetica" not in data  # reportlab's initial font is not declared anywhere in the file
     face = fonts.load_font().ttfont.face.name.decode("ascii")
     assert all(face in name for name in embedded)
     info = reader.metadata
     assert info is not None
     assert info.title == META.title
+    assert info.creation_date == META.generated_at  # the host's clock, not the machine's wall time
 
 
 def test_empty_export_is_one_page_saying_so() -> None:
@@ -180,25 +300,24 @@ def test_long_names_wrap_inside_their_cell() -> None:
 
 
 def test_every_character_of_the_dummy_data_set_is_drawn() -> None:
-    """All names and department names of the committed dummy set print without 〓 (IVS aside)."""
+    """Every name and department name of the committed dummy set prints without 〓 (unregistered IVS aside)."""
     from dvflag_plugin.dummydata.loader import load_small
 
     ds = load_small()
     rows = []
-    for i, r in enumerate(ds.registrations, start=1):
-        person = ds.person(r.address_no)
-        dept = ds.department(r.dept_code)
+    for i, person in enumerate(ds.people, start=1):
+        dept = ds.departments[i % len(ds.departments)]
         rows.append(
             Registration(
                 record_id=i,
-                address_no=r.address_no,
+                address_no=person.address_no,
                 name=person.name,
                 sex_code=person.sex_code,
                 birth_date=person.birth_date,
                 dept_code=dept.dept_code,
                 dept_name=dept.dept_name,
-                input_date=r.input_date,
-                release_date=r.release_date,
+                input_date=date(2024, 4, 1),
+                release_date=None,
                 row_version=1,
             )
         )
@@ -207,10 +326,12 @@ def test_every_character_of_the_dummy_data_set_is_drawn() -> None:
     for row_no, column in result.replacements:
         assert column == "氏名"
         assert any(is_variation_selector(ch) for ch in rows[row_no - 1].name)
-    text = "".join(page_texts(data)).replace("\n", "")
+    text = "".join(ch for ch in "".join(page_texts(data)) if not is_variation_selector(ch) and not ch.isspace())
     for row in rows:
-        shown = "".join(ch for ch in row.name if not is_variation_selector(ch))
-        assert shown.replace(" ", "") in text.replace(" ", "")
+        shown = "".join(ch for ch in row.name if not is_variation_selector(ch) and not ch.isspace())
+        assert shown in text
+    assert any(TSUJI_VARIANT in row.name for row in rows)  # the set holds a sequence the font draws
+    assert all(TSUJI_VARIANT not in rows[n - 1].name for n, _ in result.replacements)
 
 
 def test_to_unicode_map_uses_utf16_surrogates() -> None:

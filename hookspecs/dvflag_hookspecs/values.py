@@ -139,18 +139,27 @@ class UserAccount:
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """A produced list: its bytes and what the audit event records about it."""
+    """A produced list: its bytes and what the audit event records about it.
+
+    CSV is for systems (another program reads it); the xlsx is for viewing and printing — a spreadsheet
+    that opens a CSV turns 団体内統合宛名番号 000000000001330 into 1330. :attr:`usage` says so to staff.
+    """
 
     output_no: str
     format: str
     filename: str
+    """Download name; it always contains :attr:`output_no`, so a printout of any format can be traced."""
     media_type: str
     content: bytes
     row_count: int
     page_count: int | None
     sha256: str
     replacements: tuple[tuple[int, str], ...] = ()
-    """(row number, field) pairs whose characters the chosen encoding could not hold (replaced by 〓)."""
+    """(row number, field) pairs the output could not hold as stored: a character replaced by 〓, or a
+    variation sequence printed as its base character. The row number is the list's No. (data row n is
+    spreadsheet row n + 1)."""
+    usage: str = ""
+    """What the format is for, in Japanese, to show with the download (e.g. CSV: システム連携用)."""
 
 
 @dataclass(frozen=True, slots=True)

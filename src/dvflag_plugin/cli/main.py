@@ -363,7 +363,9 @@ def export(
     click.echo(f"、{result.page_count} ページ）" if result.page_count else "）")
     click.echo(f"SHA-256 {result.sha256}")
     if result.replacements:
-        click.echo(f"〓 に置き換えた項目: {len(result.replacements)} 件（監査イベントに記録）")
+        click.echo(f"〓 または異体字の基本字形で出力した項目: {len(result.replacements)} 件（監査イベントに記録）")
+    if fmt == "csv":
+        click.echo(result.usage)
 
 
 # -- demo ----------------------------------------------------------------------------------------

@@ -37,7 +37,10 @@ NUMBER_SPACE: Final = 10**10
 
 IDEOGRAPHIC_SPACE: Final = "\u3000"
 IVS_1: Final = "\U000e0100"
-IVS_2: Final = "\U000e0101"
+"""葛 + VS17 is an Adobe-Japan1 sequence that IPAmj明朝 does not register: a PDF prints 葛 and reports it."""
+IVS_3: Final = "\U000e0102"
+"""辻 + VS19 is registered (Moji_Joho collection) and IPAmj明朝 draws it with its own glyph, mj025760:
+one dot on the しんにょう where plain 辻 (mj025761) has two."""
 
 DEPARTMENTS: Final = (
     DummyDepartment("D0101", "戸籍住民課"),
@@ -78,7 +81,7 @@ VARIANT_SURNAMES: Final = (
     "𠮷田", "吉田",  # 𠮷 U+20BB7, outside the BMP (4 bytes in UTF-8, a surrogate pair in UTF-16)
     "𡈽屋", "土屋",  # 𡈽 U+2123D, 4 bytes as well
     "葛" + IVS_1 + "城", "葛城",  # IVS: 葛 + VS17
-    "辻" + IVS_2, "辻",  # IVS: 辻 + VS18
+    "辻" + IVS_3, "辻",  # IVS: 辻 + VS19, drawn by the PDF font
 )  # fmt: skip
 """Surnames in variant/plain pairs so variant-folding search has something to find both ways."""
 
@@ -132,7 +135,7 @@ _SPECIALS: Final = (
     _Spec("土屋", birth_date=date(2019, 5, 1)),  # 令和元年5月1日
     _Spec("葛" + IVS_1 + "城"),
     _Spec("葛城", birth_date=date(2000, 2, 29)),  # leap day
-    _Spec("辻" + IVS_2),
+    _Spec("辻" + IVS_3),
     _Spec("辻", address_no="000000000000001"),  # almost only zeros
     _Spec("森", sep="", address_no="100000000000007"),  # no space at all; no leading zero
     _Spec("池田", in_master=False, tag=_OUTSIDE),  # 住登外: the host master cannot resolve it

@@ -4,8 +4,9 @@ Rules (the same for CSV in CP932 and for the PDF font):
 
 - a character the target cannot hold becomes 〓 (U+3013, GETA MARK, the traditional 外字 placeholder);
 - a variation selector (IVS U+E0100–U+E01EF, SVS U+FE00–U+FE0F, Mongolian FVS) is dropped and the
-  base character kept: the reader sees the standard form of the character (the usual 縮退), and
-- either way the (row, column) is reported, so nothing changes silently.
+  base character kept: the reader sees the standard form of the character (the usual 縮退) — unless
+  the target registers the sequence (the PDF font's cmap format 14 table), which is then kept whole;
+- in the first two cases the (row, column) is reported, so nothing changes silently.
 
 CP932 "holds" a character only when it survives the round trip encode → decode unchanged. Python's
 ``cp932`` codec maps six characters one way (〜 U+301C → 0x8160 → ～ U+FF5E, and likewise − ‖ ¢ £ ¬):
@@ -14,7 +15,7 @@ accepting those would alter the text without a trace, so they count as not held.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 GETA: Final = "\u3013"
@@ -50,23 +51,33 @@ def cp932_holds_text(text: str) -> bool:
     return CP932_ONE_WAY.isdisjoint(text)
 
 
-def fold(text: str, holds: Callable[[str], bool]) -> tuple[str, bool]:
+def fold(text: str, holds: Callable[[str], bool], sequences: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """``text`` with unheld characters replaced by 〓 and variation selectors dropped.
 
-    Returns the new text and whether anything was changed. ``holds`` is never asked about a
-    variation selector.
+    ``sequences`` maps a variation sequence the target does hold (base + selector) to what to write
+    for it (the PDF font's private glyph code): such a sequence is written, not dropped, and does not
+    count as a change. Returns the new text and whether anything was changed. ``holds`` is never asked
+    about a variation selector.
     """
     out: list[str] = []
     changed = False
+    previous = ""
     for ch in text:
         if is_variation_selector(ch):
-            changed = True
+            kept = sequences.get(previous + ch) if sequences and previous else None
+            if kept is not None and out:
+                out[-1] = kept
+            else:
+                changed = True
+            previous = ""
         elif holds(ch):
             out.append(ch)
+            previous = ch
         else:
             out.append(GETA)
             changed = True
-    return ("".join(out), True) if changed else (text, False)
+            previous = ""
+    return "".join(out), changed
 
 
 def fold_cp932(text: str) -> tuple[str, bool]:

@@ -15,9 +15,13 @@ CP932: see :mod:`.charsets`. ``strict=False`` writes 〓 and reports each (row, 
 (the writer streams): the caller must discard the partial output, as ``dvflag.export`` does by
 writing to a buffer it drops on error.
 
-Known Excel behaviour: opening a CSV by double-click, Excel reads digit strings as numbers, so leading
-zeros of 団体内統合宛名番号 disappear on screen. The file itself is correct; staff who work in Excel
-should take the .xlsx, where the number is a text cell.
+The CSV is for systems. Opening a CSV by double-click, Excel (and LibreOffice) reads digit strings as
+numbers, so leading zeros of 団体内統合宛名番号 disappear on screen. The file itself is correct; staff
+who view or print take the .xlsx, where the number is a text cell (``ExportResult.usage`` says so).
+
+Row numbers: ``WrittenOutput.replacements`` counts data rows (the No. of the PDF and Excel lists); the
+strict-mode error names the row as a spreadsheet shows it, the header being row 1 (data row n is
+row n + 1), and the data row too.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ def write_csv(
                         raise ValidationError(
                             "encoding",
                             "unencodable",
-                            f"{count}行目の「{COLUMNS[i]}」列に、"
+                            f"{count + 1}行目（見出しを1行目とした行番号。データの{count}件目）の「{COLUMNS[i]}」列に、"
                             "CP932（Shift_JIS）で表せない文字があります。"
                             "UTF-8で出力するか、〓への置換を指定してください。",
                         )

@@ -24,6 +24,8 @@ from typing import Any, Final
 
 from dvflag_plugin.errors import DvflagError
 
+from .variants import VariantGlyphs
+
 ENV_VAR: Final = "DVFLAG_PDF_FONT"
 FONT_NAME: Final = "DvflagJapanese"
 """Name under which the font is registered with reportlab (distinct from anything a host registers)."""
@@ -51,12 +53,14 @@ class PdfFontUnavailableError(DvflagError):
 
 @dataclass(frozen=True, slots=True)
 class LoadedFont:
-    """A registered font: its reportlab name, file, and the code points it has glyphs for."""
+    """A registered font: its reportlab name, file, the code points it has glyphs for, its IVS glyphs."""
 
     name: str
     path: Path
     code_points: frozenset[int]
+    """The font's own characters (the private code points of :attr:`variants` are not among them)."""
     ttfont: Any
+    variants: VariantGlyphs
 
     def has_glyph(self, ch: str) -> bool:
         """True when the font draws ``ch`` (a single code point)."""
@@ -99,6 +103,7 @@ def _register(path: Path) -> LoadedFont:
     from reportlab.pdfbase.ttfonts import TTFError
 
     from ._ttfont import UnicodeTTFont
+    from .variants import install, read_sequences
 
     name = f"{FONT_NAME}-{len(_loaded)}"
     try:
@@ -107,5 +112,8 @@ def _register(path: Path) -> LoadedFont:
         raise PdfFontUnavailableError(
             f"フォント {path} を読み込めません（TrueType形式が必要です: {exc}）。{INSTALL_HINT}"
         ) from exc
+    code_points = frozenset(ttfont.face.charToGlyph)
+    variants = install(ttfont.face, read_sequences(path))
+    ttfont.private_texts = variants.texts
     pdfmetrics.registerFont(ttfont)
-    return LoadedFont(name=name, path=path, code_points=frozenset(ttfont.face.charToGlyph), ttfont=ttfont)
+    return LoadedFont(name=name, path=path, code_points=code_points, ttfont=ttfont, variants=variants)

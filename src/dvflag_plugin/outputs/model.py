@@ -37,7 +37,9 @@ class ExportMeta:
     scope_label: str
     """"自所属" or "全所属"."""
     filters_label: str
-    """Human-readable filters, in Japanese."""
+    """Human-readable filters, in Japanese (dates in 和暦)."""
+    group_by_department: bool = False
+    """The all-department list: the PDF starts each department on a new page with its own 小計."""
 
     def __post_init__(self) -> None:
         if self.generated_at.tzinfo is None or self.generated_at.utcoffset() is None:
@@ -56,13 +58,28 @@ class WrittenOutput:
     row_count: int
     page_count: int | None
     replacements: tuple[tuple[int, str], ...]
-    """(1-based data row number, column label) whose text the output could not hold as stored.
+    """(1-based data row number — the No. column of the PDF and Excel lists —, column label) whose
+    text the output could not hold as stored.
 
-    CSV in CP932: characters CP932 cannot hold were replaced by 〓 (or a variation selector was
-    dropped, keeping the base character). PDF: the same for characters the font cannot draw and
-    for variation selectors (the base character is drawn). Excel: control characters a cell cannot
-    hold (validation keeps them out of the register). Empty for UTF-8 CSV.
+    CSV in CP932: characters CP932 cannot hold were replaced by 〓, or a variation selector was
+    dropped, keeping the base character. PDF: 〓 for characters the font cannot draw; a variation
+    sequence the font does not register is drawn as its base character (a registered one is drawn
+    as its own glyph and not reported). Excel: control characters a cell cannot hold (validation
+    keeps them out of the register). Empty for UTF-8 CSV.
     """
+
+
+COL_ROW_NO: Final = "No."
+"""Row number column of the PDF and Excel lists (not data: the data row's position, 1-based)."""
+TOTAL_LABEL: Final = "合計"
+SUBTOTAL_LABEL: Final = "小計"
+END_MARK: Final = "以上"
+"""Printed after the last row, so a reader knows the list is complete."""
+
+
+def count_text(n: int) -> str:
+    """件数 as staff read it: "1,234 件"."""
+    return f"{n:,} 件"
 
 
 # Column labels, in output order. Exactly the eight approved items plus the per-row state.

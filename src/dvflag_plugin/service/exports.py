@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from ..outputs import FORMATS, ExportMeta, csv_media_type
 from ..rules import validation as v
 from ..rules.record import active_clause, released_clause
 from ..storage.schema import DEPT_CODE_LEN, registration
+from ..text.wareki import format_wareki
 from .progress import counted
 from .queries import STATES
 from .records import to_value
@@ -87,8 +89,10 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
     if input_to is not None:
         stmt = stmt.where(registration.c.input_date <= input_to)
     if input_from or input_to:
-        shown = f"{input_from.isoformat() if input_from else ''}〜{input_to.isoformat() if input_to else ''}"
-        labels.append(f"入力日: {shown}")
+        def shown(d: date | None) -> str:
+            return format_wareki(d, eras=op.rt.eras) if d else ""
+
+        labels.append(f"入力日: {shown(input_from)}〜{shown(input_to)}")
     stmt = stmt.order_by(registration.c.dept_code, registration.c.address_no, registration.c.id)
 
     output_no = f"EXP-{op.today:%Y%m%d}-{next_output_no(op.conn, op.head):06d}"
@@ -104,6 +108,7 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
         as_of=op.today,
         scope_label=SCOPES[scope],
         filters_label="、".join(labels),
+        group_by_department=scope == "all",
     )
     op.target = f"export:{output_no}"
     op.details.update(
@@ -137,4 +142,5 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
         page_count=written.page_count,
         sha256=digest,
         replacements=written.replacements,
+        usage=spec.usage,
     )
