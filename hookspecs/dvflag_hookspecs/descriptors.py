@@ -22,9 +22,9 @@ Lang = Literal["ja", "en"]
 FieldType = Literal["string", "integer", "boolean", "array"]
 Widget = Literal["text", "wareki-date", "select", "radio", "number", "hidden", "checkbox", "checkboxes"]
 Normalize = Literal["trim", "nfc", "nfkc", "integer", "boolean", "list"]
-"""What the plugin does to a value before checking it; the schema describes the value afterwards.
+"""What the plugin does to a value before checking it, in order; the schema describes the value afterwards.
 
-``trim``: blanks (ASCII, tab, U+3000) at both ends removed; ``nfc``/``nfkc``: Unicode normalisation
+``trim``: whitespace (U+3000 included) at both ends removed; ``nfc``/``nfkc``: Unicode normalisation
 (``nfkc`` turns full-width digits into ASCII); ``integer``: a digit string is read as an integer;
 ``boolean``: ``"true"/"1"/"false"/"0"`` are read as booleans; ``list``: comma-separated text is split.
 A field whose blank text is given counts as absent.
@@ -126,7 +126,6 @@ class Field:
             if self.choices:
                 items["oneOf"] = [{"const": c.value, "title": c.title.get(lang)} for c in self.choices]
             out["items"] = items
-            out["uniqueItems"] = True
         elif self.choices:
             out["oneOf"] = [{"const": c.value, "title": c.title.get(lang)} for c in self.choices]
         for key, value in (
