@@ -16,7 +16,6 @@ from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import PermissionDenied, ValidationError
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.service.runtime import INVALID_ACTOR
-
 from helpers import Row, expect_denied, expect_refused, make_host, seed_registrations, snapshot
 
 ADMIN, ADMIN2 = "u-joho-admin1", "u-joho-admin2"
