@@ -235,3 +235,11 @@ def choice(value: object, field: str, choices: Iterable[str], default: str) -> s
     if not isinstance(found, str) or found not in options:
         raise ValidationError(field, "choice", f"{label(field)}は次のいずれかです: {', '.join(options)}")
     return found
+
+
+def only_fields(params: Mapping[str, Any], allowed: Iterable[str], op_name: str) -> None:
+    """Refuse a given parameter the chosen operation does not use (never silently ignored)."""
+    allowed_set = set(allowed)
+    extra = sorted(k for k, value in params.items() if value is not None and k not in allowed_set)
+    if extra:
+        raise ValidationError(extra[0], "not_applicable", f"{label(extra[0])}は操作 {op_name} では指定できません")

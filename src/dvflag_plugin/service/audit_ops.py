@@ -20,6 +20,12 @@ from .runtime import Op
 OPS = ("verify", "read", "checkpoint")
 AUDIT_FIELDS = ("op", "from_seq", "limit", "action", "actor_id", "checkpoint_seq", "checkpoint_hash")
 MAX_READ = 1000
+OP_FIELDS: dict[str, frozenset[str]] = {
+    "verify": frozenset({"op", "checkpoint_seq", "checkpoint_hash"}),
+    "read": frozenset({"op", "from_seq", "limit", "action", "actor_id"}),
+    "checkpoint": frozenset({"op"}),
+}
+"""What each op uses; any other parameter given with it is refused, never silently ignored."""
 AUDITED_ACTIONS = (
     "register", "update", "release", "unrelease", "delete", "status", "search", "export", "review_due", "users",
     "audit", "notices", "advice",
@@ -34,6 +40,7 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
     p = v.check_fields(params, AUDIT_FIELDS)
     action = v.choice(p.get("op"), "op", OPS, "verify")
     op.details["op"] = action
+    v.only_fields(p, OP_FIELDS[action], action)
     if action == "read":
         op.require("audit_read")
         from_seq = v.positive_int(p["from_seq"], field="from_seq") if p.get("from_seq") is not None else 1
@@ -55,6 +62,8 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
         head = chain.read_head(op.conn)
         return {"seq": head.last_seq, "hash": head.last_hash}
     checkpoint = None
+    if p.get("checkpoint_hash") is not None:
+        v.required(p, "checkpoint_seq")  # a hash alone says nothing: refused, not ignored
     if p.get("checkpoint_seq") is not None:
         digest = v.required(p, "checkpoint_hash")
         if not _HASH.fullmatch(digest):

@@ -135,9 +135,7 @@ def users(op: Op, params: Mapping[str, Any]) -> Any:
     p = v.check_fields(params, USER_FIELDS)
     action = v.choice(p.get("op"), "op", OPS, "list")
     op.details["op"] = action
-    extra = sorted(k for k, value in p.items() if value is not None and k not in OP_FIELDS[action])
-    if extra:
-        raise ValidationError(extra[0], "not_applicable", f"{v.label(extra[0])}は操作 {action} では指定できません")
+    v.only_fields(p, OP_FIELDS[action], action)
     op.require("users")
     if action == "list":
         found = list_users(op.conn)
