@@ -110,6 +110,16 @@ def test_personal_fields_are_marked(descriptors: dict[str, FunctionDescriptor]) 
                 assert prop["x-dvflag-widget"] == "wareki-date" and prop["x-dvflag-wareki"] is True
 
 
+def test_personal_output_matches_the_result_columns(descriptors: dict[str, FunctionDescriptor]) -> None:
+    for d in descriptors.values():
+        # A list file holds the eight approved items, 氏名 and 生年月日 included.
+        shows_personal = any(c.personal for shape in d.results for c in shape.columns) or any(
+            shape.kind == "file" for shape in d.results
+        )
+        assert d.effects.personal_output is shows_personal, d.function_id
+        assert not (d.effects.read_only and d.effects.changes_data), d.function_id
+
+
 def test_confirmations_for_release_unrelease_delete_and_roles(descriptors: dict[str, FunctionDescriptor]) -> None:
     assert descriptors["dvflag.release"].confirmation_for({}) is not None
     assert descriptors["dvflag.unrelease"].confirmation_for({}) is not None

@@ -37,6 +37,8 @@ from .fields import Built, t
 _GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", *COMMON_DENIALS)
 
 READ: Effects = Effects(read_only=True, changes_data=False, destructive=False, idempotent=True)
+WRITE: Effects = Effects(read_only=False, changes_data=True, destructive=False, idempotent=False, personal_output=True)
+"""A change that answers with the registration (氏名・生年月日 included)."""
 
 REGISTRATION_COLUMNS = (
     Column("address_no", t("団体内統合宛名番号", "Address number"), "code"),
@@ -117,7 +119,7 @@ def _register(settings: Settings) -> FunctionDescriptor:
           "address master"),
         (r.REGISTRAR,), built,
         placements=(Placement("menu", 10), Placement("person", 10, PERSON_BIND)),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("登録しました（レコードID {record_id}）", "Registered (record {record_id})")),
         audit_action="register",
         general=("dept.other", "duplicate"),
@@ -140,8 +142,7 @@ def _update(settings: Settings) -> FunctionDescriptor:
           "Correct name, sex or birth date of an own registration; fill in only what changes"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 10, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False,
-                        personal_output=True),
+        effects=WRITE,
         results=_record_result(t("変更しました", "Updated")),
         audit_action="update",
         general=("dept.other", "not_found.record", "stale_version"),
@@ -160,7 +161,7 @@ def _release(settings: Settings) -> FunctionDescriptor:
           "End this department's protection of the person; other departments' registrations stay"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 20, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("解除しました", "Released")),
         audit_action="release",
         general=("dept.other", "not_found.record", "stale_version", "state.released"),
@@ -183,7 +184,7 @@ def _unrelease(settings: Settings) -> FunctionDescriptor:
         t("誤って解除した登録を、解除前の状態に戻します", "Undo a release made by mistake"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 30, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("解除を取り消しました", "Release undone")),
         audit_action="unrelease",
         general=("dept.other", "not_found.record", "stale_version", "state.not_released"),
