@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,23 @@ def test_every_function_has_one_descriptor(descriptors: dict[str, FunctionDescri
         assert d.params == params, function_id
         assert d.title.en and d.help.ja and d.help.en, function_id
         assert set(d.roles) <= set(ROLE_LABELS), function_id
+
+
+def test_every_text_is_in_both_languages(descriptors: dict[str, FunctionDescriptor]) -> None:
+    """A host in either language finds every title, column, confirmation and error message filled in."""
+    japanese = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+    for d in descriptors.values():
+        texts = [("title", d.title), ("help", d.help)]
+        texts += [(f"field {f.name}", f.title) for f in d.fields]
+        texts += [(f"choice {c.value}", c.title) for f in d.fields for c in f.choices]
+        texts += [(f"column {c.key}", c.title) for r in d.results for c in r.columns]
+        texts += [(f"confirmation {c.level}", c.text) for c in d.confirmations]
+        texts += [(f"error {e.code}", e.message) for e in d.errors]
+        for where, text in texts:
+            assert text.ja and text.en, (d.function_id, where)
+            assert japanese.search(text.ja) or text.ja == text.en, (d.function_id, where, text.ja)
+        codes = [(e.code, e.field) for e in d.errors]
+        assert len(codes) == len(set(codes)), (d.function_id, "an error is listed twice")
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=["default", "fixed15", "4to12"])
