@@ -5,6 +5,21 @@ Depends on pluggy alone, so a host vendor can load and read the contract without
 
 from __future__ import annotations
 
+from .descriptors import (
+    DESCRIPTOR_VERSION,
+    Choice,
+    Column,
+    Condition,
+    Confirmation,
+    Effects,
+    ErrorSpec,
+    Field,
+    FileShape,
+    FunctionDescriptor,
+    Placement,
+    ResultShape,
+    Text,
+)
 from .facade import HostHookCaller, PluginServiceCaller
 from .host_hooks import HostHooks
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
@@ -25,6 +40,7 @@ from .values import (
     Registration,
     ReleaseAdvice,
     ReviewItem,
+    SearchResult,
     Status,
     UserAccount,
     VerifyResult,
@@ -32,14 +48,24 @@ from .values import (
 
 __all__ = [
     "ALL_ROLES",
+    "DESCRIPTOR_VERSION",
     "ENTRY_POINT_GROUP",
     "FUNCTION_IDS",
     "PROJECT_NAME",
     "ROLE_LABELS",
     "Actor",
     "AuditEvent",
+    "Choice",
+    "Column",
+    "Condition",
+    "Confirmation",
     "Department",
+    "Effects",
+    "ErrorSpec",
     "ExportResult",
+    "Field",
+    "FileShape",
+    "FunctionDescriptor",
     "Holding",
     "HostContext",
     "HostFunction",
@@ -49,12 +75,16 @@ __all__ = [
     "MigrationSource",
     "Notice",
     "Person",
+    "Placement",
     "PluginServiceCaller",
     "PluginServices",
     "Registration",
     "ReleaseAdvice",
+    "ResultShape",
     "ReviewItem",
+    "SearchResult",
     "Status",
+    "Text",
     "UserAccount",
     "VerifyResult",
     "hookimpl",

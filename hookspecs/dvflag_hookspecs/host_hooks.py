@@ -60,10 +60,12 @@ class HostHooks:
 
     @hookspec
     def aatena_functions(self) -> Sequence[HostFunction]:
-        """The functions a host UI may offer: id, Japanese label, required roles and callable.
+        """The functions a host UI may offer: id, Japanese label, required roles, callable, descriptor.
 
         All results are collected (a list of sequences, one per plugin). Function ids are
-        namespaced by plugin (``dvflag.register`` …) and unique across plugins.
+        namespaced by plugin (``dvflag.register`` …) and unique across plugins. Each function's
+        ``descriptor`` (``FunctionDescriptor``) describes its form, placements, effects,
+        confirmation, result and errors, so a host renders its screens without per-function code.
         """
         raise NotImplementedError
 

@@ -16,6 +16,7 @@ from .cli.errors import OperatorError
 from .cli.progress import track
 from .dummydata.generator import iter_address_numbers
 from .errors import DvflagError
+from .files import private_dir, write_bytes
 from .mockhost import MockHost
 from .plugin import service_of
 from .storage.schema import app_user
@@ -106,7 +107,7 @@ def run_demo(
             old.unlink()
     with open_engine(where.url, create=True) as engine:
         _require_empty(engine)
-        where.exports.mkdir(parents=True, exist_ok=True)
+        private_dir(where.exports)
         host = MockHost(engine, settings={"dvflag.audit_log_path": str(where.audit_log)})
         try:
             return _walkthrough(host, where, master_size)
@@ -182,15 +183,15 @@ def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
          f"照合の対象外です。{len(numbers):,} 件の照合でも監査イベントは 1 件です）")
 
     _step("子ども家庭課が解除 → 男女共同参画課はまだ保持")
-    current = host.call("dvflag.search", kodomo, address_no=person.address_no, dept_code=kodomo.dept_code)[0]
+    current = host.call("dvflag.search", kodomo, address_no=person.address_no, dept_code=kodomo.dept_code).rows[0]
     host.call("dvflag.release", kodomo, record_id=current.record_id, row_version=current.row_version)
     for advice in host.advice(kodomo, person.address_no):
         _say(f"  子ども家庭課へのアドバイス: {advice.message}")
 
     _step("他所属の登録は操作できない（拒否も監査に記録）")
-    mine = host.call("dvflag.search", danjo, address_no=person.address_no, dept_code=danjo.dept_code)[0]
+    mine = host.call("dvflag.search", danjo, address_no=person.address_no, dept_code=danjo.dept_code).rows[0]
     try:
-        host.call("dvflag.release", kodomo, record_id=mine.record_id)
+        host.call("dvflag.release", kodomo, record_id=mine.record_id, row_version=mine.row_version)
     except DvflagError as err:
         _say(f"  拒否: {err.message}（理由コード {err.code}）")
 
@@ -199,7 +200,7 @@ def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
     _say(f"  {_who(host, danjo)} が自所属の一覧を出力（有効な登録 = 上で登録した方 1 件）")
     for fmt in ("csv", "xlsx", "pdf"):
         result = host.call("dvflag.export", danjo, format=fmt, scope="own")
-        (where.exports / result.filename).write_bytes(result.content)
+        write_bytes(where.exports / result.filename, result.content)
         event = host.masters.audit_copy[-1]
         pages = f"、{result.page_count} ページ" if result.page_count else ""
         match = "一致" if event.details["sha256"] == result.sha256 else "不一致"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 import sqlalchemy as sa
 
+from ..files import private_dir, touch
 from .errors import OperatorError
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[sa.Engine]
     if path is not None:
         if create:
             if path.parent == DEFAULT_SQLITE.parent and not path.parent.exists():
-                path.parent.mkdir(parents=True)
+                private_dir(path.parent)  # 0700 whatever the umask
+            if new_file and path.parent.is_dir():
+                touch(path)  # 0600 before SQLite creates it with the umask's mode
         elif not path.is_file():
             raise OperatorError(
                 f"データベースファイルがありません: {path}（`dvflag db upgrade` で作成するか、--url か "

@@ -15,6 +15,8 @@ from dvflag_hookspecs import ALL_ROLES
 
 from .database import DEFAULT_SQLITE, echo_database, open_engine, open_runtime, resolve_url, url_option
 from .errors import DvflagGroup, OperatorError
+from ..files import private_dir, write_bytes
+from .functions import functions_command
 
 __all__ = ["DEFAULT_SQLITE", "database_url", "main", "resolve_url", "url_option"]
 
@@ -193,9 +195,12 @@ def audit_checkpoint(url: str | None) -> None:
     DB の外に保管してください / keep it outside the database.
     """
     from ..audit import chain
+    from ..service.bootstrap import operator_actor
 
     with open_runtime(url) as rt, rt.engine.connect() as conn:
         head = chain.read_head(conn)
+    details = {"op": "checkpoint", "source": "cli", "seq": head.last_seq}
+    rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)  # an operator's read is audited too
     click.echo(f"{head.last_seq}:{head.last_hash}")
 
 
@@ -244,10 +249,10 @@ USERS_HEADER = ("利用者ID", "所属コード", "ロール", "状態", "有効
 @url_option
 def users_list(url: str | None) -> None:
     """利用者の一覧（タブ区切り、見出し付き） / list plugin users (tab-separated, with a header row)."""
-    from ..service import users as users_ops
+    from ..service import bootstrap
 
-    with open_runtime(url) as rt, rt.engine.connect() as conn:
-        found = users_ops.list_users(conn)
+    with open_runtime(url) as rt:
+        found = bootstrap.list_users(rt, bootstrap.operator_actor())  # an operator's read is audited too
     click.echo("\t".join(USERS_HEADER))
     for a in found:
         state = "有効" if a.enabled else "無効"
@@ -356,9 +361,9 @@ def export(
         with counter("一覧に書いた行 / rows written") as advance, reporting(advance):
             result = DvflagService(rt).export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
         note(f"作成しました（{time.perf_counter() - started:.1f} 秒） / done")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     path = out_dir / result.filename
-    path.write_bytes(result.content)
+    write_bytes(path, result.content)  # 0600: the list holds personal data
     click.echo(f"出力番号 {result.output_no}: {path}（{result.row_count} 件", nl=False)
     click.echo(f"、{result.page_count} ページ）" if result.page_count else "）")
     click.echo(f"SHA-256 {result.sha256}")
@@ -414,6 +419,7 @@ def _attach_conformance() -> None:
 
 
 _attach_conformance()
+main.add_command(functions_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
