@@ -15,9 +15,10 @@ def registrar_of(data: DummyDataSet, dept_code: str) -> str | None:
     return None
 
 
-def seed(host: MockHost) -> int:
+def seed(host: MockHost, *, users: bool = True) -> int:
     """Staff into the registry, then each dummy registration by its department's registrar; returns the count."""
-    host.seed_users()
+    if users:
+        host.seed_users()
     done = 0
     for row in host.data.registrations:
         user_id = registrar_of(host.data, row.dept_code)

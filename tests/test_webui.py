@@ -1,0 +1,128 @@
+"""The reference host UI without a browser (Flask test client): security, generic screens, audit."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from helpers import registration_rows, snapshot
+from webui_support import field_error, post, signed_in, text_of
+
+from dvflag_hookspecs import Actor
+from dvflag_plugin.mockhost import MockHost
+from dvflag_plugin.mockhost.webui import create_app, seed
+
+HELD = "000000040268728"  # held by 子ども家庭課, 男女共同参画課, 生活福祉課 in the dummy data
+
+
+@pytest.fixture
+def app(host: MockHost) -> Iterator[Flask]:
+    """The UI over the test's host, the dummy registrations loaded through the host functions."""
+    seed(host, users=False)
+    host.masters.audit_copy.clear()
+    yield create_app(host, testing=True)
+
+
+def test_session_cookie_is_httponly_and_samesite(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/signin")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_post_without_the_sessions_csrf_token_is_refused_and_audited(
+    app: Flask, host: MockHost, token: str | None
+) -> None:
+    client, _ = signed_in(app, "u-kodomo-reg1")
+    before = snapshot(host.engine)
+    data = {"address_no": "000000000000001"} | ({"csrf_token": token} if token else {})
+    response = client.post("/f/dvflag.register", data=data)
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert snapshot(host.engine) == before
+    event = host.masters.audit_copy[-1]
+    assert (event.actor_id, event.action, event.outcome, event.reason_code) == (
+        "u-kodomo-reg1", "webui.request", "denied", "csrf.invalid",
+    )
+    assert event.details["token"] == ("missing" if token is None else "mismatch")
+
+
+def test_sign_in_itself_needs_the_token(app: Flask, host: MockHost) -> None:
+    client = app.test_client()
+    client.get("/signin")
+    response = client.post("/signin", data={"user_id": "u-kodomo-reg1"})
+    assert response.status_code == 400
+    assert host.masters.audit_copy[-1].actor_id == "anonymous"
+    assert client.get("/menu").status_code == 302  # still signed out
+
+
+def test_bad_address_number_shows_the_plugins_message_next_to_the_field(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-kodomo-reg1")
+    before = snapshot(host.engine)
+    response = post(client, "/f/dvflag.register", token, address_no="12a")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(html, "address_no") == "団体内統合宛名番号は数字のみで入力してください"
+    assert 'value="12a"' in html  # what the clerk typed stays in the field
+    assert snapshot(host.engine) == before
+
+
+def test_other_departments_record_gets_the_denial_page(app: Flask, host: MockHost) -> None:
+    danjo = next(r for r in registration_rows(host.engine) if r.dept_code == "D0301" and r.address_no == HELD)
+    client, token = signed_in(app, "u-kodomo-reg1")
+    before = snapshot(host.engine)
+    response = post(client, "/f/dvflag.release", token, record_id=str(danjo.id), row_version="1", __confirmed="yes")
+    assert response.status_code == 403
+    assert "他所属のデータは操作できません" in response.get_data(as_text=True)
+    assert snapshot(host.engine) == before
+    event = host.masters.audit_copy[-1]
+    assert (event.action, event.outcome, event.reason_code) == ("release", "denied", "dept.other")
+
+
+def test_release_asks_for_confirmation_first_and_a_stale_version_asks_to_reload(app: Flask, host: MockHost) -> None:
+    mine = next(r for r in registration_rows(host.engine) if r.dept_code == "D0201" and r.address_no == HELD)
+    client, token = signed_in(app, "u-kodomo-reg1")
+    unchanged = snapshot(host.engine)
+    first = post(client, "/f/dvflag.release", token, record_id=str(mine.id), row_version=str(mine.row_version))
+    assert first.status_code == 200
+    assert "__confirmed" in first.get_data(as_text=True)
+    assert snapshot(host.engine) == unchanged  # asking is not doing
+    host.call("dvflag.update", host.actor("u-kodomo-reg1"), record_id=mine.id, row_version=mine.row_version,
+              sex_code=mine.sex_code)  # someone else saved the record meanwhile
+    before = snapshot(host.engine)
+    stale = post(client, "/f/dvflag.release", token, record_id=str(mine.id), row_version=str(mine.row_version),
+                 __confirmed="yes")
+    assert stale.status_code == 409
+    assert "再表示" in text_of(stale.get_data(as_text=True))
+    assert snapshot(host.engine) == before
+
+
+def test_export_download_matches_its_audit_event(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-danjo-reg1")
+    page = post(client, "/f/dvflag.export", token, format="csv")
+    html = page.get_data(as_text=True)
+    event = host.masters.audit_copy[-1]
+    assert event.action == "export"
+    assert event.details["output_no"] in html
+    link = html.split('href="/download/')[1].split('"')[0]
+    body = client.get(f"/download/{link}").data
+    assert hashlib.sha256(body).hexdigest() == event.details["sha256"]
+    other, _ = signed_in(app, "u-kodomo-reg1")
+    assert other.get(f"/download/{link}").status_code == 404  # only its requester may fetch a file
+
+
+def test_person_screen_caution_for_a_held_person_only(app: Flask, host: MockHost) -> None:
+    client, _ = signed_in(app, "u-zeimu-view1")
+    held = client.get(f"/person?address_no={HELD}").get_data(as_text=True)
+    assert 'class="caution" role="alert"' in held
+    free = next(p.address_no for p in host.data.people if p.in_master and p.address_no not in
+                {r.address_no for r in host.data.registrations})
+    assert 'role="alert"' not in client.get(f"/person?address_no={free}").get_data(as_text=True)
+    calls = host.recorder.named("aatena_person_notices")
+    assert [c.kwargs["address_nos"] for c in calls[-2:]] == [[HELD], [free]]
+    assert all(c.kwargs["actor"] == Actor("u-zeimu-view1", "D0102") for c in calls[-2:])
