@@ -5,6 +5,21 @@ Depends on pluggy alone, so a host vendor can load and read the contract without
 
 from __future__ import annotations
 
+from .descriptors import (
+    DESCRIPTOR_VERSION,
+    Choice,
+    Column,
+    Condition,
+    Confirmation,
+    Effects,
+    ErrorSpec,
+    Field,
+    FileShape,
+    FunctionDescriptor,
+    Placement,
+    ResultShape,
+    Text,
+)
 from .facade import HostHookCaller, PluginServiceCaller
 from .host_hooks import HostHooks
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
@@ -32,14 +47,24 @@ from .values import (
 
 __all__ = [
     "ALL_ROLES",
+    "DESCRIPTOR_VERSION",
     "ENTRY_POINT_GROUP",
     "FUNCTION_IDS",
     "PROJECT_NAME",
     "ROLE_LABELS",
     "Actor",
     "AuditEvent",
+    "Choice",
+    "Column",
+    "Condition",
+    "Confirmation",
     "Department",
+    "Effects",
+    "ErrorSpec",
     "ExportResult",
+    "Field",
+    "FileShape",
+    "FunctionDescriptor",
     "Holding",
     "HostContext",
     "HostFunction",
@@ -49,12 +74,15 @@ __all__ = [
     "MigrationSource",
     "Notice",
     "Person",
+    "Placement",
     "PluginServiceCaller",
     "PluginServices",
     "Registration",
     "ReleaseAdvice",
+    "ResultShape",
     "ReviewItem",
     "Status",
+    "Text",
     "UserAccount",
     "VerifyResult",
     "hookimpl",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from .descriptors import FunctionDescriptor
+
 SexCode = Literal[0, 1, 2, 9]
 """JIS X 5218: 0 unknown, 1 male, 2 female, 9 not applicable."""
 
@@ -198,7 +200,11 @@ HostFunctionCall = Callable[[Actor, Mapping[str, Any]], Any]
 
 @dataclass(frozen=True, slots=True)
 class HostFunction:
-    """A function a host UI may offer: id, Japanese label, roles that may use it, the callable."""
+    """A function a host UI may offer: id, Japanese label, roles that may use it, the callable.
+
+    ``descriptor`` describes its form, placements, effects, confirmation, result and errors; when it
+    is given, ``params`` defaults to the descriptor's field names (and must equal them if also given).
+    """
 
     function_id: str
     label: str
@@ -206,6 +212,18 @@ class HostFunction:
     call: HostFunctionCall
     params: tuple[str, ...] = ()
     """Names of the parameters the callable accepts; any other name is refused."""
+    descriptor: FunctionDescriptor | None = None
+
+    def __post_init__(self) -> None:
+        if self.descriptor is None:
+            return
+        if self.descriptor.function_id != self.function_id:
+            raise ValueError(f"descriptor {self.descriptor.function_id!r} given for {self.function_id!r}")
+        derived = self.descriptor.params
+        if not self.params:
+            object.__setattr__(self, "params", derived)
+        elif tuple(self.params) != derived:
+            raise ValueError(f"params of {self.function_id!r} differ from its descriptor's fields")
 
 
 @dataclass(frozen=True, slots=True)

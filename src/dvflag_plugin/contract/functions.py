@@ -1,4 +1,4 @@
-"""The host functions (DESIGN §4): ids, Japanese labels, roles and the callables a host UI uses."""
+"""The host functions (DESIGN §4): ids, Japanese labels, roles, descriptors and the callables a host UI uses."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dvflag_hookspecs import roles as r
 from ..service import audit_ops, queries, records, users
 from ..service.api import DvflagService
 from ..service.exports import EXPORT_FIELDS
+from .descriptors import build_descriptors
 
 _SPECS: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...]], ...] = (
     (r.F_REGISTER, "DV等被害者の登録", (r.REGISTRAR,), "register", records.REGISTER_FIELDS),
@@ -28,9 +29,10 @@ _SPECS: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...]], ...] = (
 
 
 def host_functions(service: DvflagService) -> list[HostFunction]:
-    """One HostFunction per id; each call is audited by the service."""
+    """One HostFunction per id, with its descriptor for this host's settings; each call is audited."""
+    descriptors = build_descriptors(service.runtime.settings)
     found = []
     for function_id, label, roles, method, params in _SPECS:
         bound: Callable[[Actor, Mapping[str, Any]], Any] = getattr(service, method)
-        found.append(HostFunction(function_id, label, roles, bound, params))
+        found.append(HostFunction(function_id, label, roles, bound, params, descriptors[function_id]))
     return found

@@ -1,0 +1,241 @@
+"""The form fields of the host functions, with the rules validation applies and the errors it raises.
+
+Each builder returns a ``Field`` (rendered into the input schema) and the error codes its value may
+raise, so a descriptor lists exactly the errors of its fields. Rules mirror ``rules.validation``; the
+property tests in ``tests/test_descriptors_agree.py`` hold the two together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dvflag_hookspecs import ROLE_LABELS, Choice, Condition, Field, Text
+from dvflag_hookspecs.descriptors import NO_TEXT, Widget
+
+from ..config import Settings
+from ..service.records import DELETE_REASONS
+from ..storage.schema import DEPT_NAME_LEN, USER_ID_LEN
+
+NAME_MAX_CHARS = 100
+"""氏名: up to 100 characters as staff count them (a variation selector adds none)."""
+NAME_MAX_CODE_POINTS = 2 * NAME_MAX_CHARS
+"""The schema counts code points: each visible character may carry one variation selector."""
+CODE_MAX_LEN = 16
+"""所属コード・利用者ID: the column of 所属コード is 16 characters (storage.schema.DEPT_CODE_LEN)."""
+CODE_PATTERN = "^[A-Za-z0-9_-]{1,%d}$"
+"""Codes are ASCII letters, digits, ``_`` and ``-`` (no look-alike or invisible characters)."""
+AUDIT_READ_MAX = 1000
+SEARCH_MAX_ROWS_DEFAULT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A field and the error codes its value may raise."""
+
+    field: Field
+    codes: tuple[str, ...]
+
+
+def t(ja: str, en: str) -> Text:
+    """Shorthand for a Japanese/English text."""
+    return Text(ja, en)
+
+
+_DATE_CODES = ("invalid.date_format", "invalid.invalid_date", "invalid.era_range")
+_WAREKI_HELP = t(
+    "西暦（2024-04-01）または和暦（令和6年4月1日、R6.4.1）で入力できます",
+    "ISO 8601 (2024-04-01) or Japanese era text (令和6年4月1日, R6.4.1)",
+)
+
+
+def address_no(settings: Settings, *, required: bool = True) -> Built:
+    """団体内統合宛名番号: digits (full-width accepted), length from the settings."""
+    fixed = settings.address_no_fixed_len
+    lo, hi = (fixed, fixed) if fixed is not None else (settings.address_no_min_len, settings.address_no_max_len)
+    span = f"{lo}" if lo == hi else f"{lo},{hi}"
+    digits = t(f"{lo}桁の数字", f"{lo} digits") if lo == hi else t(f"{lo}〜{hi}桁の数字", f"{lo} to {hi} digits")
+    return Built(
+        Field(
+            "address_no", "string", t("団体内統合宛名番号", "Integrated address number"),
+            help=t(f"{digits.ja}（全角数字も可）", f"{digits.en} (full-width digits accepted)"),
+            required=required, pattern=f"^[0-9０-９]{{{span}}}$", min_length=lo, max_length=hi,
+            normalize=("trim", "nfkc"), examples=("0" * (lo - 1) + "1",),
+        ),
+        ("invalid.required", "invalid.type", "invalid.digits", "invalid.length"),
+    )
+
+
+def name(*, required: bool = False, help_text: Text | None = None) -> Built:
+    """氏名: NFC, up to 100 characters, 4-byte kanji and IVS kept. Personal."""
+    return Built(
+        Field(
+            "name", "string", t("氏名", "Name"),
+            help=help_text or t("100文字以内。外字・異体字（IVS）もそのまま保存します",
+                                "Up to 100 characters; variant kanji (IVS) are kept as typed"),
+            required=required, min_length=1, max_length=NAME_MAX_CODE_POINTS, personal=True, normalize=("trim", "nfc"),
+        ),
+        ("invalid.required", "invalid.type", "invalid.control_char", "invalid.variation_selector", "invalid.too_long"),
+    )
+
+
+SEX_CHOICES = (
+    Choice(1, t("男", "Male")),
+    Choice(2, t("女", "Female")),
+    Choice(0, t("不明", "Unknown")),
+    Choice(9, t("適用不能", "Not applicable")),
+)
+
+
+def sex_code(*, required: bool = False) -> Built:
+    """性別: JIS X 5218 code."""
+    return Built(
+        Field(
+            "sex_code", "integer", t("性別", "Sex"), help=t("JIS X 5218 のコード", "JIS X 5218 code"),
+            required=required, widget="radio", choices=SEX_CHOICES, normalize=("trim", "nfkc", "integer"),
+        ),
+        ("invalid.sex_code",),
+    )
+
+
+def a_date(field: str, title: Text, *, required: bool = False, personal: bool = False, future: bool = False,
+           help_text: Text | None = None) -> Built:
+    """A date given as ISO or 和暦 text; ``future`` when a day after today is refused."""
+    extra = ("invalid.future",) if future else ()
+    return Built(
+        Field(
+            field, "string", title, help=help_text or _WAREKI_HELP, required=required, widget="wareki-date",
+            format="date", wareki=True, personal=personal, examples=("2024-04-01", "令和6年4月1日"),
+        ),
+        ("invalid.required", *_DATE_CODES, *extra),
+    )
+
+
+def code(field: str, title: Text, *, required: bool = False, help_text: Text = NO_TEXT,
+         max_len: int = CODE_MAX_LEN) -> Built:
+    """所属コード or 利用者ID: ASCII letters, digits, ``_`` and ``-``."""
+    return Built(
+        Field(
+            field, "string", title, help=help_text, required=required, pattern=CODE_PATTERN % max_len,
+            min_length=1, max_length=max_len, normalize=("trim",),
+        ),
+        ("invalid.required", "invalid.too_long", "invalid.control_char", "invalid.code_syntax"),
+    )
+
+
+def dept_code(*, required: bool = False, help_text: Text = NO_TEXT) -> Built:
+    """所属コード."""
+    return code("dept_code", t("所属コード", "Department code"), required=required, help_text=help_text)
+
+
+def user_id(*, required: bool = False) -> Built:
+    """利用者ID (the host's user id)."""
+    return code("user_id", t("利用者ID", "User id"), required=required,
+                help_text=t("ホストの利用者ID", "The host's user id"), max_len=min(USER_ID_LEN, 20))
+
+
+def dept_name() -> Built:
+    """所属名: only when the host organisation master cannot resolve the code."""
+    return Built(
+        Field(
+            "dept_name", "string", t("所属名", "Department name"),
+            help=t("組織マスタで解決できない所属のみ入力", "Only for a department the host master cannot resolve"),
+            min_length=1, max_length=DEPT_NAME_LEN, normalize=("trim", "nfc"),
+        ),
+        ("invalid.required", "invalid.too_long", "invalid.control_char"),
+    )
+
+
+def positive_int(field: str, title: Text, *, required: bool = False, widget: Widget = "number",
+                 maximum: int | None = None, default: int | None = None, help_text: Text = NO_TEXT) -> Built:
+    """A record id, row version, sequence number or limit."""
+    return Built(
+        Field(
+            field, "integer", title, help=help_text, required=required, widget=widget,
+            minimum=1, maximum=maximum, default=default, normalize=("trim", "integer"),
+        ),
+        ("invalid.required", "invalid.positive_int"),
+    )
+
+
+def record_id() -> Built:
+    """レコードID of the registration acted on (bound from the row)."""
+    return positive_int("record_id", t("レコードID", "Record id"), required=True, widget="hidden")
+
+
+def row_version(*, required: bool = True) -> Built:
+    """行バージョン as read: optimistic locking (bound from the row)."""
+    return positive_int("row_version", t("行バージョン", "Row version"), required=required, widget="hidden")
+
+
+def choice(field: str, title: Text, choices: tuple[Choice, ...], *, default: str | None = None,
+           required: bool = False, widget: Widget = "select", help_text: Text = NO_TEXT,
+           code: str = "invalid.choice") -> Built:
+    """A fixed set of codes with Japanese titles."""
+    return Built(
+        Field(
+            field, "string", title, help=help_text, required=required, widget=widget,
+            choices=choices, default=default,
+        ),
+        ((*(("invalid.required",) if required else ()), code)),
+    )
+
+
+STATE_CHOICES = (
+    Choice("active", t("有効", "Active")),
+    Choice("released", t("解除済", "Released")),
+    Choice("all", t("すべて", "All")),
+)
+DELETE_REASON_EN = {
+    "mistaken_entry": "Entered by mistake",
+    "wrong_person": "Wrong person",
+    "wrong_department": "Wrong department",
+    "duplicate_entry": "Duplicate entry",
+}
+DELETE_REASON_CHOICES = tuple(Choice(k, t(v, DELETE_REASON_EN[k])) for k, v in DELETE_REASONS.items())
+FORMAT_CHOICES = (
+    Choice("csv", t("CSV", "CSV")),
+    Choice("xlsx", t("Excel", "Excel")),
+    Choice("pdf", t("PDF（印刷用）", "PDF (for printing)")),
+)
+SCOPE_CHOICES = (Choice("own", t("自所属", "Own department")), Choice("all", t("全所属", "All departments")))
+ENCODING_CHOICES = (
+    Choice("utf-8-sig", t("UTF-8（BOM付き）", "UTF-8 with BOM")),
+    Choice("cp932", t("Shift_JIS（CP932）", "Shift_JIS (CP932)")),
+)
+ROLE_EN = {
+    "viewer": "Viewer", "registrar": "Registrar", "supervisor": "Supervisor (all departments)",
+    "user_admin": "User administrator", "auditor": "Auditor",
+}
+ROLE_CHOICES = tuple(Choice(k, t(v, ROLE_EN[k])) for k, v in ROLE_LABELS.items())
+USER_OP_CHOICES = (
+    Choice("list", t("一覧", "List")),
+    Choice("get", t("照会", "Show")),
+    Choice("add", t("追加", "Add")),
+    Choice("update", t("変更（所属・有効期間）", "Change department or validity")),
+    Choice("roles", t("ロール変更", "Change roles")),
+    Choice("disable", t("無効化", "Disable")),
+    Choice("enable", t("有効化", "Enable")),
+)
+AUDIT_OP_CHOICES = (
+    Choice("verify", t("検証", "Verify")),
+    Choice("read", t("閲覧", "Read events")),
+    Choice("checkpoint", t("チェックポイント（先頭の連番とハッシュ）", "Checkpoint (head sequence and hash)")),
+)
+
+
+def when(field: str, *values: str | int | bool) -> tuple[Condition, ...]:
+    """One condition: ``field`` has one of ``values``."""
+    return (Condition(field, values),)
+
+
+def shown(built: Built, conditions: tuple[Condition, ...], *, required_too: bool = False,
+          required_when: tuple[Condition, ...] = ()) -> Built:
+    """``built`` shown only under ``conditions``; required under them (``required_too``) or ``required_when``."""
+    f = replace(built.field, shown_when=conditions, required_when=conditions if required_too else required_when)
+    return Built(f, built.codes)
+
+
+def search_max_rows(settings: Settings) -> int:
+    """``dvflag.search_max_rows`` (default 200) once the setting exists."""
+    value = getattr(settings, "search_max_rows", SEARCH_MAX_ROWS_DEFAULT)
+    return int(value)

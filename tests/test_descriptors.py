@@ -1,0 +1,151 @@
+"""Function descriptors (issue 9 §1): complete, valid JSON Schema 2020-12, consistent with the functions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from dvflag_hookspecs import (
+    FUNCTION_IDS,
+    ROLE_LABELS,
+    Actor,
+    FunctionDescriptor,
+    HostFunction,
+)
+from dvflag_plugin.config import Settings
+from dvflag_plugin.contract.descriptors import build_descriptors
+from dvflag_plugin.contract.functions import _SPECS
+from dvflag_plugin.rules.validation import SEX_CODES
+from dvflag_plugin.service.records import DELETE_REASONS
+
+SETTINGS = (Settings(), Settings(address_no_fixed_len=15), Settings(address_no_min_len=4, address_no_max_len=12))
+
+
+def _noop(actor: Actor, params: Mapping[str, Any]) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def descriptors() -> dict[str, FunctionDescriptor]:
+    return build_descriptors(Settings())
+
+
+def test_every_function_has_one_descriptor(descriptors: dict[str, FunctionDescriptor]) -> None:
+    assert tuple(descriptors) == FUNCTION_IDS
+    for function_id, label, roles, _method, params in _SPECS:
+        d = descriptors[function_id]
+        assert d.title.ja == label, function_id
+        assert d.roles == roles, function_id
+        assert d.params == params, function_id
+        assert d.title.en and d.help.ja and d.help.en, function_id
+        assert set(d.roles) <= set(ROLE_LABELS), function_id
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["default", "fixed15", "4to12"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_input_schemas_are_valid_2020_12(settings: Settings, lang: str) -> None:
+    for d in build_descriptors(settings).values():
+        schema = d.input_schema(lang)
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["additionalProperties"] is False
+        assert list(schema["properties"]) == list(d.params)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_to_json_round_trips_through_json(descriptors: dict[str, FunctionDescriptor], lang: str) -> None:
+    for d in descriptors.values():
+        rendered = d.to_json(lang)
+        assert json.loads(json.dumps(rendered, ensure_ascii=False)) == rendered
+        assert rendered["descriptor_version"] == 1
+        assert rendered["lang"] == lang
+        assert rendered["title"] == d.title.get(lang)
+
+
+def test_address_number_rule_follows_the_settings() -> None:
+    fixed = build_descriptors(Settings(address_no_fixed_len=15))["dvflag.status"].input_schema()
+    prop = fixed["properties"]["address_no"]
+    assert (prop["minLength"], prop["maxLength"]) == (15, 15)
+    validator = Draft202012Validator(fixed)
+    assert validator.is_valid({"address_no": "1" * 15})
+    assert validator.is_valid({"address_no": "１" * 15})
+    assert not validator.is_valid({"address_no": "1" * 14})
+    assert not validator.is_valid({"address_no": "12345678901234a"})
+    ranged = build_descriptors(Settings(address_no_min_len=4, address_no_max_len=12))["dvflag.status"]
+    r = Draft202012Validator(ranged.input_schema())
+    assert r.is_valid({"address_no": "1234"}) and r.is_valid({"address_no": "1" * 12})
+    assert not r.is_valid({"address_no": "123"}) and not r.is_valid({"address_no": "1" * 13})
+
+
+def test_choices_carry_japanese_titles(descriptors: dict[str, FunctionDescriptor]) -> None:
+    sex = descriptors["dvflag.register"].input_schema()["properties"]["sex_code"]
+    assert {c["const"]: c["title"] for c in sex["oneOf"]} == SEX_CODES
+    reason = descriptors["dvflag.delete"].input_schema()["properties"]["reason"]
+    assert {c["const"]: c["title"] for c in reason["oneOf"]} == DELETE_REASONS
+    for fid, field in (("dvflag.search", "state"), ("dvflag.export", "format"), ("dvflag.export", "encoding"),
+                       ("dvflag.users", "op")):
+        prop = descriptors[fid].input_schema()["properties"][field]
+        assert prop["oneOf"] and all(c["title"] and c["title"] != c["const"] for c in prop["oneOf"]
+                                     if c["const"] not in ("csv",)), (fid, field)
+    roles = descriptors["dvflag.users"].input_schema()["properties"]["roles"]["items"]["oneOf"]
+    assert {c["const"]: c["title"] for c in roles} == ROLE_LABELS
+
+
+def test_personal_fields_are_marked(descriptors: dict[str, FunctionDescriptor]) -> None:
+    for d in descriptors.values():
+        for f in d.fields:
+            assert f.personal is (f.name in ("name", "birth_date")), (d.function_id, f.name)
+            prop = d.input_schema()["properties"][f.name]
+            assert prop.get("x-dvflag-personal", False) is f.personal
+            assert prop["x-dvflag-widget"]
+            if f.format == "date":
+                assert prop["x-dvflag-widget"] == "wareki-date" and prop["x-dvflag-wareki"] is True
+
+
+def test_confirmations_for_release_unrelease_delete_and_roles(descriptors: dict[str, FunctionDescriptor]) -> None:
+    assert descriptors["dvflag.release"].confirmation_for({}) is not None
+    assert descriptors["dvflag.unrelease"].confirmation_for({}) is not None
+    delete = descriptors["dvflag.delete"].confirmation_for({"reason": "mistaken_entry"})
+    assert delete is not None and delete.level == "danger" and "元に戻せません" in delete.text.ja
+    users = descriptors["dvflag.users"]
+    roles = users.confirmation_for({"op": "roles", "user_id": "u1"})
+    assert roles is not None and "ロール" in roles.text.ja and roles.level == "danger"
+    assert users.confirmation_for({"op": "list"}) is None
+    assert users.confirmation_for({}) is None  # op defaults to list
+    assert descriptors["dvflag.status"].confirmation_for({"address_no": "1"}) is None
+    assert descriptors["dvflag.delete"].effects.destructive
+    assert not any(d.effects.destructive for fid, d in descriptors.items() if fid != "dvflag.delete")
+
+
+def test_results_pick_the_shape_by_operation(descriptors: dict[str, FunctionDescriptor]) -> None:
+    audit = descriptors["dvflag.audit"]
+    assert audit.result_for({}).kind == "verification"
+    assert audit.result_for({"op": "read"}).kind == "table"
+    assert audit.result_for({"op": "checkpoint"}).kind == "record"
+    users = descriptors["dvflag.users"]
+    assert users.result_for({}).kind == "table"
+    assert users.result_for({"op": "add"}).kind == "record"
+    export = descriptors["dvflag.export"].result_for({})
+    assert export.kind == "file" and export.file is not None and export.file.output_no_field == "output_no"
+    search = descriptors["dvflag.search"].result_for({})
+    formats = {c.key: c.format for c in search.columns}
+    assert formats["birth_date"] == "wareki-date" and formats["sex_code"] == "sex-label"
+
+
+def test_host_function_derives_params_from_its_descriptor(descriptors: dict[str, FunctionDescriptor]) -> None:
+    d = descriptors["dvflag.release"]
+    fn = HostFunction("dvflag.release", "解除", ("registrar",), _noop, descriptor=d)
+    assert fn.params == ("record_id", "row_version", "release_date")
+    legacy = HostFunction("x.y", "旧", ("viewer",), _noop, ("a",))
+    assert legacy.params == ("a",) and legacy.descriptor is None
+    with pytest.raises(ValueError, match="differ"):
+        HostFunction("dvflag.release", "解除", ("registrar",), _noop, ("record_id",), d)
+    with pytest.raises(ValueError, match="given for"):
+        HostFunction("dvflag.delete", "削除", ("registrar",), _noop, descriptor=d)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.audit_action = "x"  # type: ignore[misc]
