@@ -104,7 +104,7 @@ def test_release_asks_for_confirmation_first_and_a_stale_version_asks_to_reload(
 
 def test_export_download_matches_its_audit_event(app: Flask, host: MockHost) -> None:
     client, token = signed_in(app, "u-danjo-reg1")
-    page = post(client, "/f/dvflag.export", token, format="csv")
+    page = post(client, "/f/dvflag.export", token, format="csv", __confirmed="yes")
     html = page.get_data(as_text=True)
     event = host.masters.audit_copy[-1]
     assert event.action == "export"

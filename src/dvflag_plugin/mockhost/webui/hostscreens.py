@@ -14,12 +14,17 @@ from flask import Blueprint, render_template, request
 from ...errors import DvflagError, ValidationError
 from ...plugin import service_of
 from ...rules import validation as v
-from .screens import offered
+from .screens import placed
+from .spec import FunctionSpec
 from .security import require_actor, ui_state
 
 bp = Blueprint("host", __name__)
 
-PERSON_PLACEMENTS = ("person", "person_screen")
+
+
+def _bound(spec: FunctionSpec, screen: str, address_no: str) -> dict[str, str]:
+    """The parameters a placement binds from the person on screen."""
+    return {param: address_no for param, source in spec.placements[screen].items() if source == "person.address_no"}
 
 
 def _number(raw: str) -> tuple[str | None, str | None]:
@@ -48,7 +53,7 @@ def person() -> Any:
             notices = host.notices(actor, [number]).get(number, [])
         except DvflagError as err:
             error = err.message
-        functions = [s for _, s in offered(actor) if set(s.placements) & set(PERSON_PLACEMENTS)]
+        functions = [(s, _bound(s, "person", number)) for s in placed(actor, "person")]
     return render_template("person.html", raw=raw, number=number, error=error, record=record, notices=notices,
                            functions=functions, status=422 if error else 200), 422 if error else 200
 
@@ -61,6 +66,7 @@ def flags() -> Any:
     raw = request.values.get("address_no", "")
     number, error = _number(raw)
     advice = []
+    functions = []
     cleared = False
     if number is not None:
         key = (number, actor.dept_code)
@@ -72,6 +78,7 @@ def flags() -> Any:
         if request.method == "POST" and request.form.get("__confirmed") == "yes" and safe:
             state.cleared_flags.add(key)
         cleared = key in state.cleared_flags
+        functions = [(s, _bound(s, "flag_clearing", number)) for s in placed(actor, "flag_clearing")]
     dept = state.host.data.department(actor.dept_code).dept_name
     return render_template("flags.html", raw=raw, number=number, error=error, advice=advice, cleared=cleared,
-                           dept=dept), 422 if error else 200
+                           dept=dept, functions=functions), 422 if error else 200

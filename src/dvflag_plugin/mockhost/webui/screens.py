@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
@@ -10,13 +11,13 @@ from dvflag_hookspecs import Actor, ExportResult, HostFunction
 
 from ...errors import DvflagError, PermissionDenied, StaleVersionError, ValidationError
 from . import results
-from .forms import params_from, prefill
+from .forms import ROW_PREFIX, params_from, prefill, row_context
 from .security import require_actor, ui_state
 from .spec import FunctionSpec, function_spec
 
 bp = Blueprint("screens", __name__)
 
-MENU_PLACEMENTS = ("menu", "administration")
+MENU_GROUPS = (("menu", "業務メニュー"), ("administration", "管理"))
 
 
 def user_roles(actor: Actor) -> frozenset[str]:
@@ -24,48 +25,29 @@ def user_roles(actor: Actor) -> frozenset[str]:
     return frozenset(ui_state().host.data.user(actor.user_id).roles)
 
 
-def offered(actor: Actor) -> list[tuple[HostFunction, FunctionSpec]]:
-    """Every host function this user's roles may use, in the plugin's order."""
+def offered(actor: Actor) -> dict[str, tuple[HostFunction, FunctionSpec]]:
+    """Every host function this user's roles may use, by id, in the plugin's order."""
     roles = user_roles(actor)
-    found = []
+    found = {}
     for fn in ui_state().host.functions().values():
         spec = function_spec(fn)
         if roles & set(spec.roles):
-            found.append((fn, spec))
+            found[fn.function_id] = (fn, spec)
     return found
 
 
-ROW_KEYS = ("record_id", "user_id")
-"""Fields that name one row: a function taking one of them can be opened from a table row."""
-
-
-def row_actions(actor: Actor) -> list[FunctionSpec]:
-    """Functions a table row can open (those taking a row's key), among the user's own."""
-    return [spec for _, spec in offered(actor) if set(ROW_KEYS) & set(spec.field_names)]
-
-
-def action_links(actions: list[FunctionSpec], row: dict[str, Any]) -> list[tuple[str, str]]:
-    """(title, url) of each action that fits ``row``, its key and row version handed over."""
-    links = []
-    for spec in actions:
-        keys = [k for k in ROW_KEYS if k in spec.field_names and row.get(k) is not None]
-        if not keys:
-            continue
-        args = {k: row[k] for k in (*keys, "row_version") if k in spec.field_names and row.get(k) is not None}
-        links.append((spec.title, url_for("screens.function_form", function_id=spec.function_id, **args)))
-    return links
+def placed(actor: Actor, screen: str) -> list[FunctionSpec]:
+    """The user's functions placed on ``screen``, in the descriptors' order."""
+    specs = [spec for _, spec in offered(actor).values() if screen in spec.placements]
+    return sorted(specs, key=lambda s: s.order(screen))
 
 
 @bp.get("/menu")
 def menu() -> Any:
-    """The user's menu, grouped by placement; host screens first."""
+    """The user's menu, grouped by placement."""
     actor = require_actor()
-    specs = [spec for _, spec in offered(actor)]
-    groups = {
-        "業務メニュー": [s for s in specs if "menu" in s.placements],
-        "管理": [s for s in specs if "administration" in s.placements and "menu" not in s.placements],
-    }
-    return render_template("menu.html", groups=groups, roles=user_roles(actor))
+    groups = {title: placed(actor, screen) for screen, title in MENU_GROUPS}
+    return render_template("menu.html", groups=groups)
 
 
 def _function(function_id: str) -> tuple[HostFunction, FunctionSpec]:
@@ -75,20 +57,48 @@ def _function(function_id: str) -> tuple[HostFunction, FunctionSpec]:
     return fn, function_spec(fn)
 
 
-def _form_page(spec: FunctionSpec, values: dict[str, Any], *, errors: dict[str, str] | None = None,
-               problem: str | None = None, stale: bool = False, status: int = 200) -> Any:
+def _form_page(spec: FunctionSpec, values: Mapping[str, Any], fixed: tuple[str, ...], row: Mapping[str, str], *,
+               errors: dict[str, str] | None = None, problem: str | None = None, stale: bool = False,
+               status: int = 200) -> Any:
     return render_template(
-        "function.html", spec=spec, values=values, errors=errors or {}, problem=problem, stale=stale,
-        readonly=tuple(request.args.keys()) if request.method == "GET" else tuple(request.form.getlist("__fixed")),
+        "function.html", spec=spec, values=values, errors=errors or {}, problem=problem, stale=stale, fixed=fixed,
+        row=row,
     ), status
 
 
 @bp.get("/f/<function_id>")
 def function_form(function_id: str) -> Any:
-    """The form of one function, prefilled from the query string."""
+    """The form of one function, prefilled (and fixed) from the query string."""
     require_actor()
     _, spec = _function(function_id)
-    return _form_page(spec, prefill(request.args, spec))
+    values = prefill(request.args, spec)
+    return _form_page(spec, values, tuple(values), row_context(request.args))
+
+
+def row_links(actor: Actor, view: results.ResultView, spec: FunctionSpec, params: Mapping[str, Any]) -> list[Any]:
+    """For each table row, (title, url) of the row actions the descriptor names and the user may use."""
+    shape = spec.result_shape(params)
+    if shape is None or not shape.row_actions:
+        return [[] for _ in view.raw_rows]
+    mine = offered(actor)
+    actions = [mine[a][1] for a in shape.row_actions if a in mine and "record" in mine[a][1].placements]
+    links = []
+    for raw in view.raw_rows:
+        base = results.get_path(raw, shape.row_base)
+        row_links: list[tuple[str, str]] = []
+        for action in actions:
+            args: dict[str, Any] = {}
+            for param, source in action.placements["record"].items():
+                args[param] = results.get_path(base, source.removeprefix("row."))
+            shows = action.descriptor.confirmations if action.descriptor is not None else ()
+            for key in {k for c in shows for k in c.show if k.startswith("row.")}:
+                name = key.removeprefix("row.")
+                fmt = next((c.format for c in view.columns if c.key.endswith(name)), None)
+                args[ROW_PREFIX + name] = results.show(results.get_path(base, name), fmt)
+            row_links.append((action.title, url_for("screens.function_form", function_id=action.function_id,
+                                                    **args)))
+        links.append(row_links)
+    return links
 
 
 @bp.post("/f/<function_id>")
@@ -97,25 +107,51 @@ def function_call(function_id: str) -> Any:
     actor = require_actor()
     fn, spec = _function(function_id)
     params = params_from(request.form, spec)
-    if spec.confirmation and request.form.get("__confirmed") != "yes":
-        return render_template("confirm.html", spec=spec, params=params, form=request.form)
+    fixed = tuple(request.form.getlist("__fixed"))
+    row = row_context(request.form)
+    confirm = spec.confirmation(params)
+    if confirm is not None and request.form.get("__confirmed") != "yes":
+        shown = _confirm_items(spec, params, row, confirm.show)
+        return render_template("confirm.html", spec=spec, confirm=confirm, shown=shown, form=request.form)
     try:
         result = fn.call(actor, params)
     except PermissionDenied as err:
         return render_template("denied.html", message=err.message, code=err.code), 403
     except StaleVersionError as err:
-        return _form_page(spec, params, problem=err.message, stale=True, status=409)
+        return _form_page(spec, params, fixed, row, problem=err.message, stale=True, status=409)
     except ValidationError as err:
-        fields = [f.strip() for f in err.field.split(",")]
-        if any(f in spec.field_names for f in fields):
-            return _form_page(spec, params, errors={f: err.message for f in fields}, status=422)
-        return _form_page(spec, params, problem=err.message, status=422)
+        names = [f.strip() for f in err.field.split(",")]
+        if any(n in spec.field_names for n in names):
+            errors = {n: err.message for n in names if n in spec.field_names}
+            return _form_page(spec, params, fixed, row, errors=errors, status=422)
+        return _form_page(spec, params, fixed, row, problem=err.message, status=422)
     except DvflagError as err:
-        return _form_page(spec, params, problem=err.message, status=422)
-    view = results.build(result, spec)
+        return _form_page(spec, params, fixed, row, problem=err.message, status=422)
+    view = results.build(result, spec, params)
     token = ui_state().keep_file(actor.user_id, result) if isinstance(result, ExportResult) else None
-    return render_template("result.html", spec=spec, view=view, token=token, actions=row_actions(actor),
-                           show=results.show, action_links=action_links)
+    return render_template("result.html", spec=spec, view=view, token=token,
+                           links=row_links(actor, view, spec, params))
+
+
+def _confirm_items(spec: FunctionSpec, params: Mapping[str, Any], row: Mapping[str, str],
+                   show: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(title, value) of what a confirmation page lists: parameters, and the row acted on."""
+    items = []
+    for key in show:
+        if key.startswith("row."):
+            name = key.removeprefix("row.")
+            if ROW_PREFIX + name in row:
+                items.append((results.field_label(name), row[ROW_PREFIX + name]))
+            continue
+        field = spec.field(key)
+        if field is None or key not in params:
+            continue
+        value = params[key]
+        titles = {c.value: c.title for c in field.choices}
+        shown = "、".join(titles.get(str(v), str(v)) for v in value) if isinstance(value, list) else titles.get(
+            str(value), str(value))
+        items.append((field.title, shown))
+    return items
 
 
 @bp.get("/download/<token>")

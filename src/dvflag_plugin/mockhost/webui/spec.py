@@ -6,13 +6,11 @@ descriptor still gets a plain form (one text field per parameter) so a host neve
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dvflag_hookspecs import HostFunction
+from dvflag_hookspecs import Condition, FunctionDescriptor, HostFunction, ResultShape, Text
 
 from ...text.names import field_label
 
@@ -21,7 +19,7 @@ LANG = "ja"
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One allowed value of an enum field and its Japanese title."""
+    """One allowed value of a field (as form text) and its title."""
 
     value: str
     title: str
@@ -29,7 +27,7 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """One input of a form: what the widget is, what is allowed, whether it is personal."""
+    """One input of a form: its widget, what is allowed, when it applies, whether it is personal."""
 
     name: str
     title: str
@@ -37,20 +35,30 @@ class FieldSpec:
     required: bool
     widget: str
     choices: tuple[Choice, ...]
-    multiple: bool
     personal: bool
-    pattern: str | None
     max_length: int | None
     default: str | None
+    shown_when: tuple[Condition, ...]
+    condition_note: str
+
+    @property
+    def multiple(self) -> bool:
+        """Several values (a checkbox group)."""
+        return self.widget == "checkboxes"
+
+    def applies(self, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+        """Whether the field is part of the call for these parameters (its ``shown_when`` holds)."""
+        return all(c.holds(params, defaults.get(c.field)) for c in self.shown_when)
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a table result: the value's key, its Japanese title and its display format."""
+class Confirm:
+    """A confirmation to show: level, text (placeholders filled) and the items to list."""
 
-    key: str
-    title: str
-    format: str | None
+    level: str
+    text: str
+    button: str
+    show: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +69,11 @@ class FunctionSpec:
     title: str
     help: str
     roles: tuple[str, ...]
-    placements: tuple[str, ...]
+    placements: Mapping[str, Mapping[str, str]]
+    """Screen → its bindings (parameter → source such as ``person.address_no`` or ``row.record_id``)."""
     fields: tuple[FieldSpec, ...]
-    read_only: bool
     destructive: bool
-    confirmation: str | None
-    result_kind: str | None
-    columns: tuple[Column, ...]
-    bound: tuple[str, ...]
-    """Fields a placement binds from the screen (``address_no`` on the person screen)."""
+    descriptor: FunctionDescriptor | None
 
     def field(self, name: str) -> FieldSpec | None:
         """The field called ``name``, or None."""
@@ -80,132 +84,88 @@ class FunctionSpec:
         """Every input's name, in form order."""
         return tuple(f.name for f in self.fields)
 
+    @property
+    def defaults(self) -> dict[str, str | None]:
+        """Default value of each field."""
+        return {f.name: f.default for f in self.fields}
 
-def _plain(value: Any) -> Any:
-    """A descriptor as plain JSON data (dict/list/str/number), whatever object carries it."""
-    for name in ("to_json", "as_json", "as_dict", "to_dict"):
-        method = getattr(value, name, None)
-        if callable(method):
-            got = method()
-            return json.loads(got) if isinstance(got, str) else got
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
-    return value
+    def order(self, screen: str) -> int:
+        """Position on ``screen`` (descriptor order)."""
+        if self.descriptor is None:
+            return 100
+        return next((p.order for p in self.descriptor.placements if p.screen == screen), 100)
 
+    def confirmation(self, params: Mapping[str, Any], lang: str = LANG) -> Confirm | None:
+        """What to ask before running with ``params``, or None."""
+        if self.descriptor is None:
+            return None
+        found = self.descriptor.confirmation_for(params)
+        if found is None:
+            return None
+        text = _fill(found.text.get(lang), params)
+        button = found.button.get(lang) or f"{self.title}を実行する"
+        return Confirm(found.level, text, button, found.show)
 
-def text(value: Any, lang: str = LANG) -> str:
-    """A per-language string (``{"ja": …, "en": …}``) or a plain one."""
-    if isinstance(value, Mapping):
-        return str(value.get(lang) or value.get("ja") or next(iter(value.values()), ""))
-    return "" if value is None else str(value)
-
-
-def _choices(schema: Mapping[str, Any], lang: str) -> tuple[Choice, ...]:
-    options = schema.get("oneOf") or schema.get("anyOf") or ()
-    if not options and isinstance(schema.get("items"), Mapping):
-        options = schema["items"].get("oneOf") or schema["items"].get("anyOf") or ()
-    found = [Choice(str(o["const"]), text(o.get("title", o["const"]), lang)) for o in options if "const" in o]
-    if not found:
-        enum = schema.get("enum") or (schema.get("items") or {}).get("enum") or ()
-        found = [Choice(str(e), str(e)) for e in enum]
-    return tuple(found)
+    def result_shape(self, params: Mapping[str, Any]) -> ResultShape | None:
+        """How to show the result of a call with ``params``."""
+        return self.descriptor.result_for(params) if self.descriptor is not None else None
 
 
-def _types(schema: Mapping[str, Any]) -> set[str]:
-    kind = schema.get("type")
-    return set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
-def _widget(schema: Mapping[str, Any], choices: Sequence[Choice]) -> str:
-    hint = schema.get("x-dvflag-widget")
-    if isinstance(hint, Mapping):
-        hint = hint.get("type") or hint.get("widget")
-    if isinstance(hint, str) and hint:
-        return hint
-    if "array" in _types(schema) and choices:
-        return "checkboxes"
-    if choices:
-        return "select"
-    if "boolean" in _types(schema):
-        return "checkbox"
-    if schema.get("format") == "date":
-        return "date"
-    return "text"
+def _fill(template: str, values: Mapping[str, Any]) -> str:
+    """``{name}`` placeholders filled from ``values``; unknown ones stay as they are."""
+    return template.format_map(_Blank({k: v for k, v in values.items() if not isinstance(v, list | tuple)}))
 
 
-def _field(name: str, schema: Mapping[str, Any], required: bool, lang: str) -> FieldSpec:
-    choices = _choices(schema, lang)
-    widget = _widget(schema, choices)
-    default = schema.get("default")
-    personal = schema.get("x-dvflag-personal")
-    return FieldSpec(
-        name=name,
-        title=text(schema.get("title"), lang) or field_label(name),
-        help=text(schema.get("description") or schema.get("x-dvflag-help"), lang),
-        required=required,
-        widget=widget,
-        choices=choices,
-        multiple="array" in _types(schema) or widget == "checkboxes",
-        personal=bool(personal),
-        pattern=schema.get("pattern") if isinstance(schema.get("pattern"), str) else None,
-        max_length=schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None,
-        default=None if default is None else str(default).lower() if isinstance(default, bool) else str(default),
-    )
+def _text(value: Text | None, lang: str) -> str:
+    return value.get(lang) if value is not None else ""
 
 
-def _placements(raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Placement names and the fields they bind."""
-    names: list[str] = []
-    bound: list[str] = []
-    for item in raw or ():
-        if isinstance(item, str):
-            names.append(item)
+def _condition_note(fd: FunctionDescriptor, conditions: tuple[Condition, ...], lang: str) -> str:
+    """Japanese note for a conditional field: 「操作」が 追加・変更 のとき."""
+    parts = []
+    for cond in conditions:
+        try:
+            ctl = fd.field(cond.field)
+        except KeyError:
             continue
-        if isinstance(item, Mapping):
-            names.append(str(item.get("screen") or item.get("kind") or item.get("where") or item.get("name")))
-            binds = item.get("binds") or item.get("bound") or item.get("bind") or ()
-            if isinstance(binds, Mapping):
-                bound.extend(str(k) for k in binds)
-            elif isinstance(binds, str):
-                bound.append(binds)
-            else:
-                bound.extend(str(b) for b in binds)
-    return tuple(names), tuple(dict.fromkeys(bound))
+        titles = [c.title.get(lang) for c in ctl.choices if c.value in cond.values] or [str(v) for v in cond.values]
+        parts.append(f"「{ctl.title.get(lang)}」が {'・'.join(titles)} のとき")
+    return "、".join(parts)
 
 
-def _columns(result: Mapping[str, Any], lang: str) -> tuple[Column, ...]:
-    cols = []
-    for c in result.get("columns") or ():
-        if isinstance(c, Mapping):
-            key = str(c.get("key") or c.get("name") or c.get("field"))
-            cols.append(Column(key, text(c.get("title"), lang) or field_label(key), c.get("format")))
-    return tuple(cols)
+def _from_descriptor(fn: HostFunction, fd: FunctionDescriptor, lang: str) -> FunctionSpec:
+    fields = []
+    for f in fd.fields:
+        default = None if f.default is None else str(f.default).lower() if isinstance(f.default, bool) else str(
+            f.default)
+        note = _condition_note(fd, f.shown_when, lang) if f.shown_when else ""
+        fields.append(FieldSpec(
+            name=f.name, title=f.title.get(lang), help=f.help.get(lang), required=f.required, widget=f.widget,
+            choices=tuple(Choice(str(c.value), c.title.get(lang)) for c in f.choices), personal=f.personal,
+            max_length=f.max_length, default=default, shown_when=f.shown_when, condition_note=note,
+        ))
+    placements: dict[str, dict[str, str]] = {}
+    for p in fd.placements:
+        placements.setdefault(p.screen, {}).update(dict(p.bind))
+    return FunctionSpec(
+        function_id=fn.function_id, title=fd.title.get(lang) or fn.label, help=_text(fd.help, lang),
+        roles=fd.roles or fn.required_roles, placements=placements, fields=tuple(fields),
+        destructive=fd.effects.destructive, descriptor=fd,
+    )
 
 
 def function_spec(fn: HostFunction, lang: str = LANG) -> FunctionSpec:
     """The screen spec of ``fn`` from its descriptor (or from its bare parameter names)."""
-    raw = getattr(fn, "descriptor", None)
-    desc: Mapping[str, Any] = _plain(raw) if raw is not None else {}
-    schema: Mapping[str, Any] = desc.get("input_schema") or {}
-    props: Mapping[str, Any] = schema.get("properties") or {name: {} for name in fn.params}
-    required = set(schema.get("required") or ())
-    fields = tuple(_field(name, props[name] or {}, name in required, lang) for name in props)
-    effects = desc.get("effects") or desc.get("annotations") or {}
-    confirmation = desc.get("confirmation") or {}
-    result = desc.get("result") or {}
-    placements, bound = _placements(desc.get("placements"))
-    return FunctionSpec(
-        function_id=fn.function_id,
-        title=text(desc.get("title"), lang) or fn.label,
-        help=text(desc.get("help"), lang),
-        roles=tuple(desc.get("roles") or fn.required_roles),
-        placements=placements or ("menu",),
-        fields=fields,
-        read_only=bool(effects.get("read_only") or effects.get("readOnlyHint")),
-        destructive=bool(effects.get("destructive") or effects.get("destructiveHint")),
-        confirmation=text(confirmation.get("text") if isinstance(confirmation, Mapping) else confirmation, lang)
-        or None,
-        result_kind=str(result.get("kind")) if result.get("kind") else None,
-        columns=_columns(result, lang),
-        bound=bound,
+    if fn.descriptor is not None:
+        return _from_descriptor(fn, fn.descriptor, lang)
+    fields = tuple(
+        FieldSpec(name=p, title=field_label(p), help="", required=False, widget="text", choices=(), personal=False,
+                  max_length=None, default=None, shown_when=(), condition_note="")
+        for p in fn.params
     )
+    return FunctionSpec(fn.function_id, fn.label, "", fn.required_roles, {"menu": {}}, fields, False, None)
