@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Mapping
 
 import pytest
 from flask import Flask
-from helpers import registration_rows, snapshot
-from webui_support import field_error, post, signed_in, text_of
 
-from dvflag_hookspecs import Actor
+from dvflag_hookspecs import (
+    Actor,
+    Choice,
+    Column,
+    Effects,
+    Field,
+    FunctionDescriptor,
+    HostFunction,
+    Placement,
+    ResultShape,
+    Text,
+    hookimpl,
+)
+from dvflag_plugin.errors import ValidationError
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.mockhost.webui import create_app, seed
+from helpers import registration_rows, snapshot
+from webui_support import field_error, post, signed_in, text_of
 
 HELD = "000000040268728"  # held by 子ども家庭課, 男女共同参画課, 生活福祉課 in the dummy data
 
 
 @pytest.fixture
-def app(host: MockHost) -> Iterator[Flask]:
+def app(host: MockHost) -> Flask:
     """The UI over the test's host, the dummy registrations loaded through the host functions."""
     seed(host, users=False)
     host.masters.audit_copy.clear()
-    yield create_app(host, testing=True)
+    return create_app(host, testing=True)
 
 
 def test_session_cookie_is_httponly_and_samesite(app: Flask) -> None:
@@ -126,3 +139,88 @@ def test_person_screen_caution_for_a_held_person_only(app: Flask, host: MockHost
     calls = host.recorder.named("aatena_person_notices")
     assert [c.kwargs["address_nos"] for c in calls[-2:]] == [[HELD], [free]]
     assert all(c.kwargs["actor"] == Actor("u-zeimu-view1", "D0102") for c in calls[-2:])
+
+
+class _ExtraPlugin:
+    """A second plugin offering one function described only by its descriptor (no template, no view)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Actor, dict[str, object]]] = []
+
+    def count(self, actor: Actor, params: Mapping[str, object]) -> tuple[dict[str, object], ...]:
+        self.calls.append((actor, dict(params)))
+        text = str(params.get("word") or "")
+        if not text.isalpha():
+            raise ValidationError("word", "letters", "語句は文字のみで入力してください")
+        times = int(str(params.get("times", "1")))
+        return tuple({"word": text, "n": i + 1, "length": len(text)} for i in range(times))
+
+    @hookimpl
+    def aatena_functions(self) -> list[HostFunction]:
+        descriptor = FunctionDescriptor(
+            function_id="extra.count", title=Text("文字数の確認", "Count"),
+            help=Text("語句の文字数を数えます", "Count the letters"),
+            roles=("viewer",),
+            fields=(
+                Field("word", "string", Text("語句", "Word"), required=True),
+                Field("times", "string", Text("回数", "Times"), widget="radio", default="1",
+                      choices=(Choice("1", Text("1回", "once")), Choice("2", Text("2回", "twice")))),
+            ),
+            placements=(Placement("menu", 99),),
+            effects=Effects(read_only=True, changes_data=False, destructive=False, idempotent=True),
+            results=(ResultShape("table", Text("文字数", "Length"), (
+                Column("n", Text("番号", "No."), "number"), Column("word", Text("語句", "Word")),
+                Column("length", Text("文字数", "Length"), "number"),
+            ), empty=Text("なし", "none")),),
+            errors=(), audit_action="extra.count",
+        )
+        return [HostFunction("extra.count", "文字数の確認", ("viewer",), self.count, descriptor=descriptor)]
+
+
+def test_a_function_described_only_by_its_descriptor_gets_a_working_form_and_result(
+    app: Flask, host: MockHost
+) -> None:
+    extra = _ExtraPlugin()
+    host.pm.register(extra, name="extra")
+    client, token = signed_in(app, "u-zeimu-view1")
+    assert 'href="/f/extra.count"' in client.get("/menu").get_data(as_text=True)
+    form = client.get("/f/extra.count").get_data(as_text=True)
+    assert '<label for="f-word">語句<span class="req">（必須）</span></label>' in form
+    assert '<legend>回数</legend>' in form and 'value="1" checked' in form
+    bad = post(client, "/f/extra.count", token, word="a1", times="1")
+    assert field_error(bad.get_data(as_text=True), "word") == "語句は文字のみで入力してください"
+    good = text_of(post(client, "/f/extra.count", token, word="abc", times="2", unknown="x").get_data(as_text=True))
+    assert "2 件" in good and "番号 語句 文字数" in good and "1 abc 3 2 abc 3" in good
+    assert extra.calls[-1] == (Actor("u-zeimu-view1", "D0102"), {"word": "abc", "times": "2"})  # only its fields
+    assert 'href="/f/extra.count"' not in signed_in(app, "u-kansa-audit1")[0].get("/menu").get_data(as_text=True)
+
+
+def test_search_folds_variant_kanji_width_and_kana(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-koseki-view1")
+    page = text_of(post(client, "/f/dvflag.search", token, name="吉田", state="all").get_data(as_text=True))
+    assert "𠮷田 さくら" in page  # stored as 𠮷 (U+20BB7), found by 吉
+    assert "𠮷田" in text_of(post(client, "/f/dvflag.search", token, name="ｻｸﾗ", state="all").get_data(as_text=True))
+    event = host.masters.audit_copy[-1]
+    assert (event.action, event.details["filters"]) == ("search", ["name"])
+    assert "ｻｸﾗ" not in str(event.details)
+
+
+def test_user_administrator_adds_a_user_and_cannot_change_own_roles(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-joho-admin1")
+    response = client.post("/f/dvflag.users", data={
+        "csrf_token": token, "op": "add", "user_id": "u-new-view1", "dept_code": "D0104", "roles": ["viewer"],
+        "valid_from": "令和8年4月1日",
+    })
+    assert response.status_code == 200
+    added = host.call("dvflag.users", host.actor("u-joho-admin2"), op="get", user_id="u-new-view1")
+    assert (added.dept_code, added.roles, added.valid_from.isoformat()) == ("D0104", frozenset({"viewer"}),
+                                                                          "2026-04-01")
+    before = snapshot(host.engine)
+    asked = post(client, "/f/dvflag.users", token, op="roles", user_id="u-joho-admin1", roles="auditor")
+    assert "ロールを変更します" in asked.get_data(as_text=True)  # the descriptor's danger confirmation
+    denied = client.post("/f/dvflag.users", data={
+        "csrf_token": token, "op": "roles", "user_id": "u-joho-admin1", "roles": ["auditor"], "__confirmed": "yes",
+    })
+    assert denied.status_code == 403
+    assert snapshot(host.engine) == before
+    assert host.masters.audit_copy[-1].reason_code == "users.own_roles"

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import registration_rows, snapshot
 
 from dvflag_hookspecs import AuditEvent
 from dvflag_plugin.dummydata.loader import load_small
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.mockhost.webui import ServerThread, create_app, seed
+from helpers import registration_rows, snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +104,7 @@ def page(browser: Any, ui: Ui, request: pytest.FixtureRequest, shots: Path) -> I
     if request.session.testsfailed > failed_before:
         path = shots / f"{request.node.name}.png"
         tab.screenshot(path=str(path), full_page=True)
-        print(f"failure screenshot: {path}")  # noqa: T201 - shown with the failure report
+        print(f"failure screenshot: {path}")
     context.close()
 
 
@@ -332,3 +332,24 @@ def test_missing_csrf_token_is_refused(page: Any, ui: Ui) -> None:
     assert [(e.action, e.outcome, e.reason_code) for e in ui.events_since(mark)] == [
         ("webui.request", "denied", "csrf.invalid")
     ]
+
+
+def test_keyboard_only_sign_in_and_reflow_at_200_percent(page: Any, ui: Ui) -> None:
+    page.set_viewport_size({"width": 640, "height": 800})  # a 1280-pixel screen at 200% zoom
+    page.goto("/signin")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "本文へ移動"
+    page.get_by_label("職員アカウント").focus()
+    page.keyboard.press("ArrowDown")  # the first account
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="メニュー", exact=True).wait_for()
+    for path in ("/menu", "/f/dvflag.register", f"/person?address_no={HELD}"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways at 200% zoom"
+        unlabelled = page.evaluate(
+            "[...document.querySelectorAll('input:not([type=hidden]), select')]"
+            ".filter(e => !e.labels || e.labels.length === 0).map(e => e.name)"
+        )
+        assert unlabelled == [], path

@@ -15,8 +15,8 @@ from ...errors import DvflagError, ValidationError
 from ...plugin import service_of
 from ...rules import validation as v
 from .screens import placed
-from .spec import FunctionSpec
 from .security import require_actor, ui_state
+from .spec import FunctionSpec
 
 bp = Blueprint("host", __name__)
 

@@ -61,14 +61,15 @@ def show(value: Any, fmt: str | None = None) -> str:
         except (KeyError, ValueError, TypeError):
             return str(value)
     if fmt == "json":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return str(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, str) and fmt in ("wareki-date", "date") and len(value) == 10:
+        text = value
         try:
-            value = date.fromisoformat(value)
+            value = date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if isinstance(value, date):
         return value.isoformat() if fmt == "date" else format_wareki(value)
     if isinstance(value, bool):

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from dvflag_hookspecs import Actor, ExportResult, HostFunction
 
 from ...errors import DvflagError, PermissionDenied, StaleVersionError, ValidationError
+from ...text.names import field_label
 from . import results
 from .forms import ROW_PREFIX, params_from, prefill, row_context
 from .security import require_actor, ui_state
@@ -141,7 +142,7 @@ def _confirm_items(spec: FunctionSpec, params: Mapping[str, Any], row: Mapping[s
         if key.startswith("row."):
             name = key.removeprefix("row.")
             if ROW_PREFIX + name in row:
-                items.append((results.field_label(name), row[ROW_PREFIX + name]))
+                items.append((field_label(name), row[ROW_PREFIX + name]))
             continue
         field = spec.field(key)
         if field is None or key not in params:
