@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from dvflag_hookspecs import (
@@ -17,6 +19,7 @@ from dvflag_hookspecs import (
     FunctionDescriptor,
     HostFunction,
 )
+from dvflag_plugin.cli.main import main
 from dvflag_plugin.config import Settings
 from dvflag_plugin.contract.descriptors import build_descriptors
 from dvflag_plugin.contract.functions import _SPECS
@@ -149,3 +152,55 @@ def test_host_function_derives_params_from_its_descriptor(descriptors: dict[str,
         HostFunction("dvflag.delete", "削除", ("registrar",), _noop, descriptor=d)
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.audit_action = "x"  # type: ignore[misc]
+
+
+INTEGRATORS = Path(__file__).resolve().parents[1] / "docs" / "integrators.md"
+
+
+def _emitted_keywords(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {k for k in node if k.startswith("x-dvflag-")}
+        for value in node.values():
+            found |= _emitted_keywords(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_emitted_keywords(v) for v in node)) if node else set()
+    return set()
+
+
+def test_descriptor_vocabulary_is_documented(descriptors: dict[str, FunctionDescriptor]) -> None:
+    """Like datasette's hooks test: every part, keyword and value a descriptor uses is in the guide."""
+    guide = INTEGRATORS.read_text(encoding="utf-8")
+    section = guide[guide.index("## 7. ") :]
+    used: set[str] = {"Text", "Field", "Placement", "Effects", "Confirmation", "ResultShape", "ErrorSpec"}
+    for d in descriptors.values():
+        used |= _emitted_keywords(d.to_json())
+        for f in d.fields:
+            used |= {f.widget, *f.normalize}
+        used |= {p.screen for p in d.placements} | {c.level for c in d.confirmations}
+        for shape in d.results:
+            used |= {shape.kind} | {c.format for c in shape.columns if c.format not in ("text", "number", "bool")}
+    missing = sorted(word for word in used if f"`{word}`" not in section)
+    assert not missing, f"docs/integrators.md §7 does not mention: {missing}"
+
+
+def test_functions_command_prints_every_descriptor() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["functions", "--json", "--lang", "en", "--set", "dvflag.address_no_fixed_len=15"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert [d["function_id"] for d in printed] == list(FUNCTION_IDS)
+    assert all(d["lang"] == "en" for d in printed)
+    status = next(d for d in printed if d["function_id"] == "dvflag.status")
+    assert status["input_schema"]["properties"]["address_no"]["pattern"] == "^[0-9０-９]{15}$"
+    assert status["title"] == "Who holds this person"
+    for d in printed:
+        Draft202012Validator.check_schema(d["input_schema"])
+    ja = json.loads(runner.invoke(main, ["functions", "--json"]).output)
+    assert ja[0]["title"] == "DV等被害者の登録" and ja[0]["lang"] == "ja"
+    plain = runner.invoke(main, ["functions"])
+    assert plain.exit_code == 0 and len(plain.output.splitlines()) == len(FUNCTION_IDS)
+    bad = runner.invoke(main, ["functions", "--set", "dvflag.no_such_setting=1"])
+    assert bad.exit_code == 2 and "未定義の設定項目" in bad.output
+    bad_len = runner.invoke(main, ["functions", "--set", "dvflag.address_no_fixed_len=99"])
+    assert bad_len.exit_code == 2

@@ -21,13 +21,14 @@ Lang = Literal["ja", "en"]
 
 FieldType = Literal["string", "integer", "boolean", "array"]
 Widget = Literal["text", "wareki-date", "select", "radio", "number", "hidden", "checkbox", "checkboxes"]
-Normalize = Literal["trim", "nfc", "nfkc", "integer", "boolean", "list"]
-"""What the plugin does to a value before checking it; the schema describes the value afterwards.
+Normalize = Literal["trim", "nfc", "nfkc", "digits", "integer", "boolean", "list"]
+"""What the plugin does to a value before checking it, in order; the schema describes the value afterwards.
 
-``trim``: blanks (ASCII, tab, U+3000) at both ends removed; ``nfc``/``nfkc``: Unicode normalisation
-(``nfkc`` turns full-width digits into ASCII); ``integer``: a digit string is read as an integer;
-``boolean``: ``"true"/"1"/"false"/"0"`` are read as booleans; ``list``: comma-separated text is split.
-A field whose blank text is given counts as absent.
+``trim``: whitespace at both ends removed (at most that: the plugin may trim less, never more);
+``nfc``/``nfkc``: Unicode normalisation; ``digits``: full-width digits (U+FF10–FF19) become ASCII digits;
+``integer``: a string of ASCII digits is read as an integer; ``boolean``: ``"true"/"1"/"false"/"0"``
+(any case) are read as booleans; ``list``: comma-separated text is split and each part trimmed.
+A null value, or a text of only spaces (U+0020, U+3000), counts as absent.
 """
 Screen = Literal["menu", "person", "record", "flag_clearing", "administration"]
 """``menu``: the main menu; ``person``: the screen of one person (宛名照会); ``record``: an action on one
@@ -115,6 +116,11 @@ class Field:
     shown_when: tuple[Condition, ...] = ()
     """A form shows the field only when every condition holds."""
     examples: tuple[Scalar, ...] = ()
+    refused_when_hidden: bool = False
+    """Given while ``shown_when`` does not hold, the value is refused (not ignored)."""
+    max_chars: int | None = None
+    """The length limit as staff count characters (a variation selector adds none); ``maxLength``
+    counts code points and is therefore an upper bound only."""
 
     def schema(self, lang: str = "ja") -> dict[str, Any]:
         """This field as a JSON Schema 2020-12 property in ``lang``."""
@@ -126,7 +132,6 @@ class Field:
             if self.choices:
                 items["oneOf"] = [{"const": c.value, "title": c.title.get(lang)} for c in self.choices]
             out["items"] = items
-            out["uniqueItems"] = True
         elif self.choices:
             out["oneOf"] = [{"const": c.value, "title": c.title.get(lang)} for c in self.choices]
         for key, value in (
@@ -153,6 +158,10 @@ class Field:
             out["x-dvflag-shown-when"] = _merge(c.to_json() for c in self.shown_when)
         if self.required_when:
             out["x-dvflag-required-when"] = _merge(c.to_json() for c in self.required_when)
+        if self.refused_when_hidden:
+            out["x-dvflag-refused-when-hidden"] = True
+        if self.max_chars is not None:
+            out["x-dvflag-max-chars"] = self.max_chars
         return out
 
 
@@ -389,10 +398,12 @@ class FunctionDescriptor:
         }
         if self.dependent_required:
             schema["dependentRequired"] = {k: list(v) for k, v in self.dependent_required}
-        conditional = [
-            _required_if(f.name, f.required_when, {g.name: g.default for g in self.fields})
+        defaults = {g.name: g.default for g in self.fields}
+        conditional = [_required_if(f.name, f.required_when, defaults) for f in self.fields if f.required_when]
+        conditional += [
+            _absent_unless(f.name, f.shown_when, defaults)
             for f in self.fields
-            if f.required_when
+            if f.refused_when_hidden and f.shown_when
         ]
         if conditional:
             schema["allOf"] = conditional
@@ -424,8 +435,8 @@ def _merge(parts: Any) -> dict[str, Any]:
     return out
 
 
-def _required_if(name: str, conditions: tuple[Condition, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """``if`` every condition holds (an absent field taking its default) ``then`` ``name`` is required."""
+def _condition_schema(conditions: tuple[Condition, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema true when every condition holds (an absent field taking its default)."""
     clauses: list[dict[str, Any]] = []
     for cond in conditions:
         matches: dict[str, Any] = {"properties": {cond.field: {"enum": list(cond.values)}}, "required": [cond.field]}
@@ -433,5 +444,14 @@ def _required_if(name: str, conditions: tuple[Condition, ...], defaults: Mapping
             # An absent field has its default, which meets the condition.
             matches = {"anyOf": [matches, {"not": {"required": [cond.field]}}]}
         clauses.append(matches)
-    condition = clauses[0] if len(clauses) == 1 else {"allOf": clauses}
-    return {"if": condition, "then": {"required": [name]}}
+    return clauses[0] if len(clauses) == 1 else {"allOf": clauses}
+
+
+def _required_if(name: str, conditions: tuple[Condition, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``if`` every condition holds ``then`` ``name`` is required."""
+    return {"if": _condition_schema(conditions, defaults), "then": {"required": [name]}}
+
+
+def _absent_unless(name: str, conditions: tuple[Condition, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``name`` may be given only when every condition holds."""
+    return {"if": _condition_schema(conditions, defaults), "else": {"not": {"required": [name]}}}

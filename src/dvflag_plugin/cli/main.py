@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import ALL_ROLES
 
 from ..errors import DvflagError
+from .functions import functions_command
 
 DEFAULT_SQLITE = Path("var") / "dvflag.sqlite3"
 
@@ -324,6 +325,7 @@ def _attach_conformance() -> None:
 
 
 _attach_conformance()
+main.add_command(functions_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

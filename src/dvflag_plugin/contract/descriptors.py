@@ -278,7 +278,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
         fl.a_date("input_from", t("入力日（開始）", "Input date from")),
         fl.a_date("input_to", t("入力日（終了）", "Input date to")),
         fl.shown(fl.choice("encoding", t("文字コード", "Encoding"), fl.ENCODING_CHOICES, default="utf-8-sig",
-                           widget="radio"), csv_only),
+                           widget="radio"), csv_only, refused_when_hidden=True),
         fl.shown(Built(Field("strict", "boolean", t("厳格モード", "Strict"),
                                    help=t("Shift_JIS で表せない文字があれば〓に置き換えず中止します",
                                           "Refuse instead of replacing characters Shift_JIS cannot hold"),

@@ -59,7 +59,7 @@ def address_no(settings: Settings, *, required: bool = True) -> Built:
             "address_no", "string", t("団体内統合宛名番号", "Integrated address number"),
             help=t(f"{digits.ja}（全角数字も可）", f"{digits.en} (full-width digits accepted)"),
             required=required, pattern=f"^[0-9０-９]{{{span}}}$", min_length=lo, max_length=hi,
-            normalize=("trim", "nfkc"), examples=("0" * (lo - 1) + "1",),
+            normalize=("nfkc", "trim"), examples=("0" * (lo - 1) + "1",),
         ),
         ("invalid.required", "invalid.type", "invalid.digits", "invalid.length"),
     )
@@ -72,7 +72,8 @@ def name(*, required: bool = False, help_text: Text | None = None) -> Built:
             "name", "string", t("氏名", "Name"),
             help=help_text or t("100文字以内。外字・異体字（IVS）もそのまま保存します",
                                 "Up to 100 characters; variant kanji (IVS) are kept as typed"),
-            required=required, min_length=1, max_length=NAME_MAX_CODE_POINTS, personal=True, normalize=("trim", "nfc"),
+            required=required, max_length=NAME_MAX_CODE_POINTS, max_chars=NAME_MAX_CHARS, personal=True,
+            normalize=("nfc", "trim"),
         ),
         ("invalid.required", "invalid.type", "invalid.control_char", "invalid.variation_selector", "invalid.too_long"),
     )
@@ -91,7 +92,7 @@ def sex_code(*, required: bool = False) -> Built:
     return Built(
         Field(
             "sex_code", "integer", t("性別", "Sex"), help=t("JIS X 5218 のコード", "JIS X 5218 code"),
-            required=required, widget="radio", choices=SEX_CHOICES, normalize=("trim", "nfkc", "integer"),
+            required=required, widget="radio", choices=SEX_CHOICES, normalize=("nfkc", "trim", "integer"),
         ),
         ("invalid.sex_code",),
     )
@@ -139,7 +140,7 @@ def dept_name() -> Built:
         Field(
             "dept_name", "string", t("所属名", "Department name"),
             help=t("組織マスタで解決できない所属のみ入力", "Only for a department the host master cannot resolve"),
-            min_length=1, max_length=DEPT_NAME_LEN, normalize=("trim", "nfc"),
+            max_length=DEPT_NAME_LEN, normalize=("nfc", "trim"),
         ),
         ("invalid.required", "invalid.too_long", "invalid.control_char"),
     )
@@ -229,9 +230,11 @@ def when(field: str, *values: str | int | bool) -> tuple[Condition, ...]:
 
 
 def shown(built: Built, conditions: tuple[Condition, ...], *, required_too: bool = False,
-          required_when: tuple[Condition, ...] = ()) -> Built:
-    """``built`` shown only under ``conditions``; required under them (``required_too``) or ``required_when``."""
-    f = replace(built.field, shown_when=conditions, required_when=conditions if required_too else required_when)
+          required_when: tuple[Condition, ...] = (), refused_when_hidden: bool = False) -> Built:
+    """``built`` shown only under ``conditions``; required under them (``required_too``) or ``required_when``;
+    refused outside them when ``refused_when_hidden``."""
+    f = replace(built.field, shown_when=conditions, required_when=conditions if required_too else required_when,
+                refused_when_hidden=refused_when_hidden)
     return Built(f, built.codes)
 
 
