@@ -224,3 +224,37 @@ def test_user_administrator_adds_a_user_and_cannot_change_own_roles(app: Flask, 
     assert denied.status_code == 403
     assert snapshot(host.engine) == before
     assert host.masters.audit_copy[-1].reason_code == "users.own_roles"
+
+
+def test_flag_screen_withholds_the_holders_from_staff_without_a_viewing_role(app: Flask, host: MockHost) -> None:
+    client, _ = signed_in(app, "u-soumu-super1")  # 全庁抽出者: may export, may not see who holds a person
+    page = text_of(client.get(f"/flags?address_no={HELD}").get_data(as_text=True))
+    assert "解除しないでください" in page and "照会権限のある職員のみ" in page
+    assert "男女共同参画課" not in page and "D0301" not in page
+    event = host.masters.audit_copy[-1]
+    assert (event.action, event.target, event.details["details_withheld"]) == ("advice", HELD, True)
+
+
+def test_delete_shows_the_danger_confirmation_then_deletes(app: Flask, host: MockHost) -> None:
+    mine = next(r for r in registration_rows(host.engine) if r.dept_code == "D0401" and r.address_no == HELD)
+    client, token = signed_in(app, "u-seikatsu-reg1")
+    form = dict(record_id=str(mine.id), row_version=str(mine.row_version), reason="mistaken_entry")
+    before = snapshot(host.engine)
+    asked = text_of(post(client, "/f/dvflag.delete", token, **form).get_data(as_text=True))
+    assert "本当に削除しますか" in asked and "削除理由 誤登録" in asked and "削除する" in asked
+    assert snapshot(host.engine) == before
+    done = post(client, "/f/dvflag.delete", token, __confirmed="yes", **form)
+    assert f"削除しました（レコードID {mine.id}）" in text_of(done.get_data(as_text=True))
+    assert all(r.id != mine.id for r in registration_rows(host.engine))
+    event = host.masters.audit_copy[-1]
+    assert (event.action, event.outcome, event.target) == ("delete", "ok", f"record:{mine.id}")
+
+
+def test_serve_command_is_registered() -> None:
+    from click.testing import CliRunner
+
+    from dvflag_plugin.cli.main import main
+
+    result = CliRunner().invoke(main, ["mockhost", "serve", "--help"])
+    assert result.exit_code == 0
+    assert "--port" in result.output and "127.0.0.1" in result.output
