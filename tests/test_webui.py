@@ -23,7 +23,8 @@ from dvflag_hookspecs import (
 )
 from dvflag_plugin.errors import ValidationError
 from dvflag_plugin.mockhost import MockHost
-from dvflag_plugin.mockhost.webui import create_app, seed
+from dvflag_plugin.mockhost.webui.app import create_app
+from dvflag_plugin.mockhost.webui.seed import seed
 from helpers import registration_rows, snapshot
 from webui_support import field_error, post, signed_in, text_of
 
@@ -262,3 +263,13 @@ def test_serve_command_is_registered() -> None:
     result = CliRunner().invoke(main, ["mockhost", "serve", "--help"])
     assert result.exit_code == 0
     assert "--port" in result.output and "127.0.0.1" in result.output
+
+
+def test_the_plugin_and_the_mock_host_never_load_the_web_stack() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, dvflag_plugin.plugin, dvflag_plugin.mockhost; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert {"flask", "werkzeug", "jinja2", "http.client"} & loaded == set()

@@ -22,7 +22,9 @@ import pytest
 from dvflag_hookspecs import AuditEvent
 from dvflag_plugin.dummydata.loader import load_small
 from dvflag_plugin.mockhost import MockHost
-from dvflag_plugin.mockhost.webui import ServerThread, create_app, seed
+from dvflag_plugin.mockhost.webui.app import create_app
+from dvflag_plugin.mockhost.webui.seed import seed
+from dvflag_plugin.mockhost.webui.server import ServerThread
 from helpers import registration_rows, snapshot
 
 pytestmark = pytest.mark.browser

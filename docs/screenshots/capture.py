@@ -12,7 +12,9 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from dvflag_plugin.mockhost import MockHost
-from dvflag_plugin.mockhost.webui import ServerThread, create_app, seed
+from dvflag_plugin.mockhost.webui.app import create_app
+from dvflag_plugin.mockhost.webui.seed import seed
+from dvflag_plugin.mockhost.webui.server import ServerThread
 
 OUT = Path(__file__).resolve().parent
 HELD = "000000040268728"

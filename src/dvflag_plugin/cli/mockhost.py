@@ -21,7 +21,8 @@ def mockhost() -> None:
 def serve(port: int, db_path: Path | None) -> None:
     """Start the reference UI on http://127.0.0.1:PORT/ (dummy data, loaded on first use of the file)."""
     try:
-        from ..mockhost.webui import create_app, seed
+        from ..mockhost.webui.app import create_app
+        from ..mockhost.webui.seed import seed
         from ..mockhost.webui.server import serve_forever
     except ImportError as err:  # flask is the optional extra mockhost-ui
         raise click.ClickException(f"Flask が必要です: pip install 'dvflag-plugin[mockhost-ui]'（{err}）") from err
