@@ -239,8 +239,8 @@ def test_flag_screen_names_the_holders_then_says_safe_once_they_release(page: An
     assert "子ども家庭課" in page.get_by_role("table").inner_text()
     assert page.get_by_role("button", name="フラグを解除する").count() == 0
     kodomo = ui.host.actor("u-kodomo-reg1")
-    theirs = ui.host.call("dvflag.search", kodomo, address_no=person, dept_code="D0201")[0]
-    ui.host.call("dvflag.release", kodomo, record_id=theirs.record_id, row_version=theirs.row_version)
+    theirs = next(r for r in registration_rows(ui.host.engine) if (r.address_no, r.dept_code) == (person, "D0201"))
+    ui.host.call("dvflag.release", kodomo, record_id=theirs.id, row_version=theirs.row_version)
     mark = ui.mark
     page.reload()
     assert "解除可能" in page.get_by_role("status").first.inner_text()

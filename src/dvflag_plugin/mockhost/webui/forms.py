@@ -29,7 +29,7 @@ def params_from(form: MultiDict[str, str], spec: FunctionSpec) -> dict[str, Any]
             if value.strip(" \u3000\t"):
                 params[field.name] = value
     defaults = spec.defaults
-    return {k: v for k, v in params.items() if spec.field(k).applies(params, defaults)}  # type: ignore[union-attr]
+    return {f.name: params[f.name] for f in spec.fields if f.name in params and f.applies(params, defaults)}
 
 
 def prefill(args: Mapping[str, str], spec: FunctionSpec) -> dict[str, Any]:

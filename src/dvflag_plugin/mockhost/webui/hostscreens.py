@@ -55,7 +55,7 @@ def person() -> Any:
             error = err.message
         functions = [(s, _bound(s, "person", number)) for s in placed(actor, "person")]
     return render_template("person.html", raw=raw, number=number, error=error, record=record, notices=notices,
-                           functions=functions, status=422 if error else 200), 422 if error else 200
+                           functions=functions), 422 if error else 200
 
 
 @bp.route("/flags", methods=["GET", "POST"])
