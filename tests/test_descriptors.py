@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,23 @@ def test_every_function_has_one_descriptor(descriptors: dict[str, FunctionDescri
         assert d.params == params, function_id
         assert d.title.en and d.help.ja and d.help.en, function_id
         assert set(d.roles) <= set(ROLE_LABELS), function_id
+
+
+def test_every_text_is_in_both_languages(descriptors: dict[str, FunctionDescriptor]) -> None:
+    """A host in either language finds every title, column, confirmation and error message filled in."""
+    japanese = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+    for d in descriptors.values():
+        texts = [("title", d.title), ("help", d.help)]
+        texts += [(f"field {f.name}", f.title) for f in d.fields]
+        texts += [(f"choice {c.value}", c.title) for f in d.fields for c in f.choices]
+        texts += [(f"column {c.key}", c.title) for r in d.results for c in r.columns]
+        texts += [(f"confirmation {c.level}", c.text) for c in d.confirmations]
+        texts += [(f"error {e.code}", e.message) for e in d.errors]
+        for where, text in texts:
+            assert text.ja and text.en, (d.function_id, where)
+            assert japanese.search(text.ja) or text.ja == text.en, (d.function_id, where, text.ja)
+        codes = [(e.code, e.field) for e in d.errors]
+        assert len(codes) == len(set(codes)), (d.function_id, "an error is listed twice")
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=["default", "fixed15", "4to12"])
@@ -108,6 +126,16 @@ def test_personal_fields_are_marked(descriptors: dict[str, FunctionDescriptor]) 
             assert prop["x-dvflag-widget"]
             if f.format == "date":
                 assert prop["x-dvflag-widget"] == "wareki-date" and prop["x-dvflag-wareki"] is True
+
+
+def test_personal_output_matches_the_result_columns(descriptors: dict[str, FunctionDescriptor]) -> None:
+    for d in descriptors.values():
+        # A list file holds the eight approved items, 氏名 and 生年月日 included.
+        shows_personal = any(c.personal for shape in d.results for c in shape.columns) or any(
+            shape.kind == "file" for shape in d.results
+        )
+        assert d.effects.personal_output is shows_personal, d.function_id
+        assert not (d.effects.read_only and d.effects.changes_data), d.function_id
 
 
 def test_confirmations_for_release_unrelease_delete_and_roles(descriptors: dict[str, FunctionDescriptor]) -> None:
@@ -192,7 +220,7 @@ def test_functions_command_prints_every_descriptor() -> None:
     assert [d["function_id"] for d in printed] == list(FUNCTION_IDS)
     assert all(d["lang"] == "en" for d in printed)
     status = next(d for d in printed if d["function_id"] == "dvflag.status")
-    assert status["input_schema"]["properties"]["address_no"]["pattern"] == "^[0-9０-９]{15}$"
+    assert status["input_schema"]["properties"]["address_no"]["pattern"] == r"^(?:[0-9０-９]{15})(?![\s\S])"
     assert status["title"] == "Who holds this person"
     for d in printed:
         Draft202012Validator.check_schema(d["input_schema"])

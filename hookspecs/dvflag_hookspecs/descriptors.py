@@ -26,7 +26,7 @@ Normalize = Literal["trim", "nfc", "nfkc", "digits", "integer", "boolean", "list
 
 ``trim``: whitespace at both ends removed (at most that: the plugin may trim less, never more);
 ``nfc``/``nfkc``: Unicode normalisation; ``digits``: full-width digits (U+FF10–FF19) become ASCII digits;
-``integer``: a string of ASCII digits is read as an integer; ``boolean``: ``"true"/"1"/"false"/"0"``
+``integer``: a string of at most 10 ASCII digits is read as an integer; ``boolean``: ``"true"/"1"/"false"/"0"``
 (any case) are read as booleans; ``list``: comma-separated text is split and each part trimmed.
 A null value, or a text of only spaces (U+0020, U+3000), counts as absent.
 """
@@ -121,6 +121,7 @@ class Field:
     max_chars: int | None = None
     """The length limit as staff count characters (a variation selector adds none); ``maxLength``
     counts code points and is therefore an upper bound only."""
+    max_items: int | None = None
 
     def schema(self, lang: str = "ja") -> dict[str, Any]:
         """This field as a JSON Schema 2020-12 property in ``lang``."""
@@ -140,6 +141,7 @@ class Field:
             ("maxLength", self.max_length),
             ("minimum", self.minimum),
             ("maximum", self.maximum),
+            ("maxItems", self.max_items),
             ("format", self.format),
             ("default", self.default),
         ):
@@ -293,6 +295,8 @@ class ResultShape:
     when: tuple[Condition, ...] = ()
     row_actions: tuple[str, ...] = ()
     row_base: str = ""
+    flag_messages: tuple[tuple[str, Text], ...] = ()
+    """(result field, text) pairs: show the text when that field of the result is true."""
 
     def to_json(self, lang: str = "ja") -> dict[str, Any]:
         """Plain JSON in ``lang``."""
@@ -314,6 +318,8 @@ class ResultShape:
             out["file"] = self.file.to_json()
         if self.ok_field is not None:
             out["ok_field"] = self.ok_field
+        if self.flag_messages:
+            out["flag_messages"] = {key: text.get(lang) for key, text in self.flag_messages}
         return out
 
 

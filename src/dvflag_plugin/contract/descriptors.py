@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dvflag_hookspecs import (
     Column,
+    Condition,
     Confirmation,
     Effects,
     ErrorSpec,
@@ -18,15 +21,24 @@ from dvflag_hookspecs import roles as r
 
 from ..config import Settings
 from ..outputs import CSV_MEDIA_TYPES, FORMATS
+from ..service.audit_ops import _ACTOR_ID as ACTOR_ID  # the one definition of the rule
+from ..service.audit_ops import _HASH as HEX64
+from ..service.audit_ops import AUDIT_FIELDS
+from ..service.audit_ops import OP_FIELDS as AUDIT_OP_FIELDS
+from ..service.audit_ops import OPS as AUDIT_OPS
+from ..service.users import OP_FIELDS, USER_FIELDS
+from ..service.users import OPS as USER_OPS
 from . import fields as fl
 from .error_catalogue import COMMON_DENIALS, field_errors, general_errors
 from .fields import Built, t
 
 # -- shared pieces -------------------------------------------------------------------------------
 
-_GENERAL = ("invalid.unknown_field", "internal", *COMMON_DENIALS)
+_GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", *COMMON_DENIALS)
 
 READ: Effects = Effects(read_only=True, changes_data=False, destructive=False, idempotent=True)
+WRITE: Effects = Effects(read_only=False, changes_data=True, destructive=False, idempotent=False, personal_output=True)
+"""A change that answers with the registration (氏名・生年月日 included)."""
 
 REGISTRATION_COLUMNS = (
     Column("address_no", t("団体内統合宛名番号", "Address number"), "code"),
@@ -94,7 +106,7 @@ def _register(settings: Settings) -> FunctionDescriptor:
         fl.sex_code(),
         fl.a_date("birth_date", t("生年月日", "Date of birth"), personal=True, future=True,
                   help_text=t(f"{manual.ja}。和暦も可（昭和50年4月1日）", f"{manual.en}; 和暦 accepted")),
-        fl.dept_code(help_text=t("省略時は操作者の所属", "Default: the operator's department")),
+        fl.dept_code(settings, help_text=t("省略時は操作者の所属", "Default: the operator's department")),
         fl.dept_name(),
         fl.a_date("input_date", t("入力日", "Input date"), future=True,
                   help_text=t("省略時は本日。和暦も可", "Default: today; 和暦 accepted")),
@@ -107,7 +119,7 @@ def _register(settings: Settings) -> FunctionDescriptor:
           "address master"),
         (r.REGISTRAR,), built,
         placements=(Placement("menu", 10), Placement("person", 10, PERSON_BIND)),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("登録しました（レコードID {record_id}）", "Registered (record {record_id})")),
         audit_action="register",
         general=("dept.other", "duplicate"),
@@ -130,8 +142,7 @@ def _update(settings: Settings) -> FunctionDescriptor:
           "Correct name, sex or birth date of an own registration; fill in only what changes"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 10, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False,
-                        personal_output=True),
+        effects=WRITE,
         results=_record_result(t("変更しました", "Updated")),
         audit_action="update",
         general=("dept.other", "not_found.record", "stale_version"),
@@ -150,7 +161,7 @@ def _release(settings: Settings) -> FunctionDescriptor:
           "End this department's protection of the person; other departments' registrations stay"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 20, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("解除しました", "Released")),
         audit_action="release",
         general=("dept.other", "not_found.record", "stale_version", "state.released"),
@@ -173,7 +184,7 @@ def _unrelease(settings: Settings) -> FunctionDescriptor:
         t("誤って解除した登録を、解除前の状態に戻します", "Undo a release made by mistake"),
         (r.REGISTRAR,), built,
         placements=(Placement("record", 30, RECORD_BIND),),
-        effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
+        effects=WRITE,
         results=_record_result(t("解除を取り消しました", "Release undone")),
         audit_action="unrelease",
         general=("dept.other", "not_found.record", "stale_version", "state.not_released"),
@@ -238,13 +249,13 @@ def _status(settings: Settings) -> FunctionDescriptor:
 
 
 def _search(settings: Settings) -> FunctionDescriptor:
-    cap = fl.search_max_rows(settings)
+    cap = settings.search_max_rows
     built = (
         fl.address_no(settings, required=False),
         fl.name(help_text=t("部分一致。異体字・全角半角・かなを同一視します",
                             "Partial match; variant kanji, width and kana are folded")),
         fl.a_date("birth_date", t("生年月日", "Date of birth"), personal=True),
-        fl.dept_code(),
+        fl.dept_code(settings, help_text=t("登録者が自所属を一覧するとき", "A registrar listing its own department")),
         fl.choice("state", t("状態", "State"), fl.STATE_CHOICES, default="active", widget="radio"),
         fl.a_date("input_from", t("入力日（開始）", "Input date from")),
         fl.a_date("input_to", t("入力日（終了）", "Input date to")),
@@ -253,17 +264,22 @@ def _search(settings: Settings) -> FunctionDescriptor:
     )
     return _descriptor(
         r.F_SEARCH, t("対象者の検索", "Search"),
-        t("宛名番号・氏名・生年月日・所属・状態・入力日で登録を検索します",
-          "Search registrations by number, name, birth date, department, state and input date"),
+        t("宛名番号・氏名・生年月日のいずれかで登録を検索します（登録者は自所属の一覧も可）",
+          "Find registrations by address number, name or birth date (a registrar may list its own department)"),
         (r.VIEWER, r.REGISTRAR), built,
         placements=(Placement("menu", 30),),
         effects=Effects(read_only=True, changes_data=False, destructive=False, idempotent=True, personal_output=True),
         results=(ResultShape(
-            "table", t("検索結果", "Results"), REGISTRATION_COLUMNS,
+            "table", t("検索結果", "Results"), REGISTRATION_COLUMNS, rows="rows",
             empty=t("該当する登録はありません", "No registration matches"), row_actions=REGISTRATION_ACTIONS,
+            flag_messages=(("truncated", t("該当が多いため先頭{limit}件のみ表示しています。条件を絞り込んでください",
+                                           "Only the first {limit} matches are shown; narrow the search")),),
         ),),
         audit_action="search",
-        extra_errors=field_errors("input_from", ("invalid.range",)),
+        extra_errors=(*field_errors("input_from", ("invalid.range",)),
+                      *field_errors("address_no", ("invalid.criteria",)),
+                      *field_errors("name", ("invalid.search_key",)),
+                      *field_errors("limit", ("invalid.max",))),
     )
 
 
@@ -274,7 +290,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
         fl.choice("scope", t("出力範囲", "Scope"), fl.SCOPE_CHOICES, default="own", widget="radio",
                   help_text=t("全所属は全庁抽出者のみ", "All departments: supervisors only")),
         fl.choice("state", t("状態", "State"), fl.STATE_CHOICES, default="active", widget="radio"),
-        fl.dept_code(help_text=t("全所属の出力でこの所属に絞り込みます", "With scope all: only this department")),
+        fl.dept_code(settings, help_text=t("全所属の出力でこの所属に絞り込みます", "Scope all: only this department")),
         fl.a_date("input_from", t("入力日（開始）", "Input date from")),
         fl.a_date("input_to", t("入力日（終了）", "Input date to")),
         fl.shown(fl.choice("encoding", t("文字コード", "Encoding"), fl.ENCODING_CHOICES, default="utf-8-sig",
@@ -283,7 +299,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
                                    help=t("Shift_JIS で表せない文字があれば〓に置き換えず中止します",
                                           "Refuse instead of replacing characters Shift_JIS cannot hold"),
                                    widget="checkbox", default=False, normalize=("boolean",)),
-                          ("invalid.bool",)), csv_only),
+                          ("invalid.type", "invalid.too_long", "invalid.bool")), csv_only),
     )
     return _descriptor(
         r.F_EXPORT, t("対象者一覧の抽出・印刷", "Export or print the list"),
@@ -317,7 +333,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
 
 
 def _review_due(settings: Settings) -> FunctionDescriptor:
-    built = (fl.dept_code(help_text=t("省略時は操作者の所属", "Default: the operator's department")),)
+    built = (fl.dept_code(settings, help_text=t("省略時は操作者の所属", "Default: the operator's department")),)
     columns = (
         *(Column(f"registration.{c.key}", c.title, c.format, c.personal) for c in REGISTRATION_COLUMNS),
         Column("due_date", t("見直し期限", "Review due"), "wareki-date"),
@@ -342,23 +358,26 @@ def _review_due(settings: Settings) -> FunctionDescriptor:
 
 
 def _users(settings: Settings) -> FunctionDescriptor:
-    not_list = fl.when("op", "get", "add", "update", "roles", "disable", "enable")
+    def only(field: str) -> tuple[Condition, ...]:
+        return fl.when("op", *(op for op in USER_OPS if field in OP_FIELDS[op]))
+
+    def used(b: Built, **kwargs: Any) -> Built:
+        return fl.shown(b, only(b.field.name), refused_when_hidden=True, **kwargs)
+
     built = (
         fl.choice("op", t("操作", "Operation"), fl.USER_OP_CHOICES, default="list"),
-        fl.shown(fl.user_id(), not_list, required_too=True),
-        fl.shown(fl.dept_code(), fl.when("op", "add", "update"), required_when=fl.when("op", "add")),
-        fl.shown(Built(Field("roles", "array", t("ロール", "Roles"), widget="checkboxes",
-                                   choices=fl.ROLE_CHOICES, normalize=("list",)),
-                          ("invalid.required", "invalid.type", "invalid.unknown_role")), fl.when("op", "add", "roles"),
-                 required_when=fl.when("op", "roles")),
-        fl.shown(fl.a_date("valid_from", t("有効開始日", "Valid from"),
-                           help_text=t("省略時は本日。和暦も可", "Default: today; 和暦 accepted")),
-                 fl.when("op", "add", "update")),
-        fl.shown(fl.a_date("valid_to", t("有効終了日", "Valid to")), fl.when("op", "add", "update")),
-        Built(Field("enabled", "boolean",
-                    t("有効（未使用: 無効化・有効化の操作を使います）", "Enabled (unused: use disable / enable)"),
-                    widget="hidden", normalize=("boolean",)), ()),
-        fl.shown(fl.row_version(required=False), fl.when("op", "update", "roles", "disable", "enable")),
+        used(fl.user_id(settings), required_when=only("user_id")),
+        used(fl.dept_code(settings), required_when=fl.when("op", "add")),
+        used(Built(Field("roles", "array", t("ロール", "Roles"), widget="checkboxes", choices=fl.ROLE_CHOICES,
+                         normalize=("list",), max_items=fl.ROLES_MAX_ITEMS),
+                   ("invalid.required", "invalid.type", "invalid.too_long", "invalid.unknown_role")),
+             required_when=fl.when("op", "roles")),
+        used(fl.a_date("valid_from", t("有効開始日", "Valid from"),
+                       help_text=t("省略時は本日。和暦も可", "Default: today; 和暦 accepted"))),
+        used(fl.a_date("valid_to", t("有効終了日", "Valid to"))),
+        used(Built(Field("enabled", "boolean", t("有効", "Enabled"), widget="checkbox", normalize=("boolean",)),
+                   ("invalid.type", "invalid.too_long", "invalid.bool"))),
+        used(fl.row_version(required=False)),
     )
     return _descriptor(
         r.F_USERS, t("利用者管理", "Users"),
@@ -373,8 +392,9 @@ def _users(settings: Settings) -> FunctionDescriptor:
             ResultShape("record", t("利用者", "User"), USER_COLUMNS),
         ),
         audit_action="users",
-        general=("not_found.user", "duplicate.user", "stale_version", "users.own_roles"),
-        extra_errors=field_errors("valid_to", ("invalid.range",)),
+        general=("not_found.user", "duplicate.user", "stale_version", "users.own_roles", "users.own_account"),
+        extra_errors=(*field_errors("valid_to", ("invalid.range",)),
+                      *(spec for name in USER_FIELDS[1:] for spec in field_errors(name, ("invalid.not_applicable",)))),
         confirmations=(
             Confirmation(
                 "danger",
@@ -393,20 +413,27 @@ def _users(settings: Settings) -> FunctionDescriptor:
 
 
 def _audit(settings: Settings) -> FunctionDescriptor:
+    def used(b: Built) -> Built:
+        ops = tuple(op for op in AUDIT_OPS if b.field.name in AUDIT_OP_FIELDS[op])
+        return fl.shown(b, fl.when("op", *ops), refused_when_hidden=True)
+
     read = fl.when("op", "read")
     verify = fl.when("op", "verify")
     built = (
         fl.choice("op", t("操作", "Operation"), fl.AUDIT_OP_CHOICES, default="verify"),
-        fl.shown(fl.positive_int("from_seq", t("開始連番", "From sequence number"), default=1), read),
-        fl.shown(fl.positive_int("limit", t("最大件数", "Maximum events"), default=100,
-                                 help_text=t(f"{fl.AUDIT_READ_MAX}件まで（超える指定は{fl.AUDIT_READ_MAX}件）",
-                                             f"At most {fl.AUDIT_READ_MAX} are returned")), read),
-        fl.shown(Built(Field("action", "string", t("操作名", "Action"), normalize=("trim",)), ()), read),
-        fl.shown(Built(Field("actor_id", "string", t("操作者ID", "Actor id"), normalize=("trim",)), ()), read),
-        fl.shown(fl.positive_int("checkpoint_seq", t("チェックポイント連番", "Checkpoint sequence number")), verify),
-        fl.shown(Built(Field("checkpoint_hash", "string", t("チェックポイントハッシュ", "Checkpoint hash"),
-                                   help=t("以前に控えた先頭ハッシュ（16進64桁）", "The head hash noted earlier"),
-                                   normalize=("trim",)), ("invalid.required",)), verify),
+        used(fl.positive_int("from_seq", t("開始連番", "From sequence number"), default=1)),
+        used(fl.positive_int("limit", t("最大件数", "Maximum events"), default=100,
+                             help_text=t(f"{fl.AUDIT_READ_MAX}件まで（超える指定は{fl.AUDIT_READ_MAX}件）",
+                                         f"At most {fl.AUDIT_READ_MAX} are returned"))),
+        used(fl.choice("action", t("操作名", "Action"), fl.AUDITED_ACTION_CHOICES)),
+        used(Built(Field("actor_id", "string", t("操作者ID", "Actor id"), pattern=fl.whole(ACTOR_ID.pattern),
+                         min_length=1, max_length=64),
+                   ("invalid.type", "invalid.too_long", "invalid.code_syntax"))),
+        used(fl.positive_int("checkpoint_seq", t("チェックポイント連番", "Checkpoint sequence number"))),
+        used(Built(Field("checkpoint_hash", "string", t("チェックポイントハッシュ", "Checkpoint hash"),
+                         help=t("以前に控えた先頭ハッシュ（16進64桁）", "The head hash noted earlier"),
+                         pattern=fl.whole(HEX64.pattern), min_length=64, max_length=64),
+                   ("invalid.required", "invalid.type", "invalid.too_long", "invalid.hex64"))),
     )
     verification = ResultShape(
         "verification", t("検証結果", "Verification"),
@@ -440,7 +467,10 @@ def _audit(settings: Settings) -> FunctionDescriptor:
         effects=READ,
         results=(verification, events, head),
         audit_action="audit",
-        dependent_required=(("checkpoint_seq", ("checkpoint_hash",)),),
+        dependent_required=(("checkpoint_seq", ("checkpoint_hash",)), ("checkpoint_hash", ("checkpoint_seq",))),
+        extra_errors=tuple(
+            spec for name in AUDIT_FIELDS[1:] for spec in field_errors(name, ("invalid.not_applicable",))
+        ),
     )
 
 

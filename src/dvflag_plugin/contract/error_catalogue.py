@@ -51,6 +51,22 @@ FIELD_MESSAGES: Final[dict[str, Text]] = {
     "invalid.before_previous_release": Text(
         "入力日は前回の解除日以降の日付を指定してください", "The input date must not precede the previous release"
     ),
+    "invalid.max": Text("{label}は{max}以下で指定してください", "{label} must be at most {max}"),
+    "invalid.criteria": Text(
+        "検索には団体内統合宛名番号・氏名・生年月日のいずれかを指定してください（登録者は自所属の一覧も可）",
+        "Give an address number, a name or a birth date (a registrar may list its own department)",
+    ),
+    "invalid.search_key": Text(
+        "氏名の検索語に文字（かな・漢字・英字）を含めてください", "The name searched for needs a letter, kana or kanji"
+    ),
+    "invalid.not_applicable": Text(
+        "{label}は操作 {op} では指定できません", "{label} cannot be given with operation {op}"
+    ),
+    "invalid.hex64": Text("{label}は16進64桁で指定してください", "{label} must be 64 hexadecimal digits"),
+    "invalid.dept_mismatch": Text(
+        "所属名が組織情報と一致しません。所属名を省略するか組織情報を確認してください",
+        "The department name differs from the organisation master; leave it out or check the master",
+    ),
     "invalid.csv_only": Text(
         "文字コードと厳格モードは CSV 出力でのみ指定できます", "Encoding and strict mode apply to CSV only"
     ),
@@ -59,6 +75,9 @@ FIELD_MESSAGES: Final[dict[str, Text]] = {
 
 GENERAL_MESSAGES: Final[dict[str, Text]] = {
     "invalid.unknown_field": Text("未定義の項目は受け付けられません: {fields}", "Unknown fields are refused: {fields}"),
+    "invalid.mapping": Text(
+        "パラメータは項目名と値の対応（辞書）で指定してください", "Parameters must be a mapping of names to values"
+    ),
     "not_found.record": Text("レコードID {record_id} の登録は存在しません", "Registration {record_id} does not exist"),
     "not_found.user": Text("利用者 {user_id} は登録されていません", "User {user_id} is not registered"),
     "duplicate": Text(
@@ -87,14 +106,16 @@ DENIAL_EN: Final[dict[str, str]] = {
     "role.missing": "No role allows this operation",
     "dept.other": "Another department's data cannot be changed",
     "host.denied": "The host system does not allow this operation",
+    "host.invalid_answer": "The host's authorisation answer was invalid, so the operation was refused",
     "users.own_roles": "You cannot change your own roles",
+    "users.own_account": "You cannot change your own account",
     "action.unknown": "Unknown operation",
 }
 DENIALS: Final[dict[str, Text]] = {code: Text(ja, DENIAL_EN[code]) for code, ja in DENIAL_MESSAGES.items()}
 """PermissionDenied codes (audited as denials), with the registry's Japanese messages."""
 
 COMMON_DENIALS: Final = ("user.unknown", "user.disabled", "user.not_yet_valid", "user.expired",
-                         "user.dept_mismatch", "role.missing", "host.denied")
+                         "user.dept_mismatch", "role.missing", "host.denied", "host.invalid_answer")
 
 
 def field_errors(field: str, codes: tuple[str, ...]) -> tuple[ErrorSpec, ...]:

@@ -13,19 +13,27 @@ from dvflag_hookspecs import ROLE_LABELS, Choice, Condition, Field, Text
 from dvflag_hookspecs.descriptors import NO_TEXT, Widget
 
 from ..config import Settings
+from ..rules.validation import MAX_INT, MAX_TEXT
 from ..service.records import DELETE_REASONS
-from ..storage.schema import DEPT_NAME_LEN, USER_ID_LEN
+from ..storage.schema import DEPT_CODE_LEN, DEPT_NAME_LEN, USER_ID_LEN
 
 NAME_MAX_CHARS = 100
 """氏名: up to 100 characters as staff count them (a variation selector adds none)."""
 NAME_MAX_CODE_POINTS = 2 * NAME_MAX_CHARS
 """The schema counts code points: each visible character may carry one variation selector."""
-CODE_MAX_LEN = 16
-"""所属コード・利用者ID: the column of 所属コード is 16 characters (storage.schema.DEPT_CODE_LEN)."""
-CODE_PATTERN = "^[A-Za-z0-9_-]{1,%d}$"
-"""Codes are ASCII letters, digits, ``_`` and ``-`` (no look-alike or invisible characters)."""
+
+
+def whole(body: str) -> str:
+    """A pattern the whole value must match. It ends in ``(?![\\s\\S])`` rather than ``$``: Python's ``$`` (and
+    so the jsonschema library) also matches before a final newline, ECMA-262's does not."""
+    return f"^(?:{body})(?![\\s\\S])"
+
+
+NOT_BLANK = r"^\s*\S[\s\S]*$"
+"""Some character other than whitespace (a date of blanks is no date)."""
+ROLES_MAX_ITEMS = 20
+"""check_fields: a list parameter holds at most 20 strings."""
 AUDIT_READ_MAX = 1000
-SEARCH_MAX_ROWS_DEFAULT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +65,11 @@ def address_no(settings: Settings, *, required: bool = True) -> Built:
     return Built(
         Field(
             "address_no", "string", t("団体内統合宛名番号", "Integrated address number"),
-            help=t(f"{digits.ja}（全角数字も可）", f"{digits.en} (full-width digits accepted)"),
-            required=required, pattern=f"^[0-9０-９]{{{span}}}$", min_length=lo, max_length=hi,
-            normalize=("nfkc", "trim"), examples=("0" * (lo - 1) + "1",),
+            help=t(f"{digits.ja}（全角数字も可。空白は不可）", f"{digits.en} (full-width digits accepted, no spaces)"),
+            required=required, pattern=whole(f"[0-9０-９]{{{span}}}"), min_length=lo, max_length=hi,
+            normalize=("digits",), examples=("0" * (lo - 1) + "1",),
         ),
-        ("invalid.required", "invalid.type", "invalid.digits", "invalid.length"),
+        ("invalid.required", "invalid.type", "invalid.too_long", "invalid.digits", "invalid.length"),
     )
 
 
@@ -92,9 +100,9 @@ def sex_code(*, required: bool = False) -> Built:
     return Built(
         Field(
             "sex_code", "integer", t("性別", "Sex"), help=t("JIS X 5218 のコード", "JIS X 5218 code"),
-            required=required, widget="radio", choices=SEX_CHOICES, normalize=("nfkc", "trim", "integer"),
+            required=required, widget="radio", choices=SEX_CHOICES, normalize=("digits", "integer"),
         ),
-        ("invalid.sex_code",),
+        ("invalid.type", "invalid.sex_code"),
     )
 
 
@@ -106,32 +114,35 @@ def a_date(field: str, title: Text, *, required: bool = False, personal: bool = 
         Field(
             field, "string", title, help=help_text or _WAREKI_HELP, required=required, widget="wareki-date",
             format="date", wareki=True, personal=personal, examples=("2024-04-01", "令和6年4月1日"),
+            max_length=MAX_TEXT, pattern=NOT_BLANK,
         ),
-        ("invalid.required", *_DATE_CODES, *extra),
+        ("invalid.required", "invalid.type", "invalid.too_long", *_DATE_CODES, *extra),
     )
 
 
-def code(field: str, title: Text, *, required: bool = False, help_text: Text = NO_TEXT,
-         max_len: int = CODE_MAX_LEN) -> Built:
-    """所属コード or 利用者ID: ASCII letters, digits, ``_`` and ``-``."""
+def code(field: str, title: Text, pattern: str, max_len: int, *, required: bool = False,
+         help_text: Text = NO_TEXT) -> Built:
+    """所属コード or 利用者ID: exactly the configured syntax, nothing trimmed or folded."""
     return Built(
         Field(
-            field, "string", title, help=help_text, required=required, pattern=CODE_PATTERN % max_len,
-            min_length=1, max_length=max_len, normalize=("trim",),
+            field, "string", title, help=help_text, required=required, pattern=whole(pattern),
+            min_length=1, max_length=max_len,
         ),
-        ("invalid.required", "invalid.too_long", "invalid.control_char", "invalid.code_syntax"),
+        ("invalid.required", "invalid.type", "invalid.too_long", "invalid.code_syntax"),
     )
 
 
-def dept_code(*, required: bool = False, help_text: Text = NO_TEXT) -> Built:
-    """所属コード."""
-    return code("dept_code", t("所属コード", "Department code"), required=required, help_text=help_text)
+def dept_code(settings: Settings, *, required: bool = False, help_text: Text = NO_TEXT) -> Built:
+    """所属コード (syntax: ``dvflag.dept_code_pattern``)."""
+    default_help = t("半角英数字と - _", "ASCII letters, digits, - and _")
+    return code("dept_code", t("所属コード", "Department code"), settings.dept_code_pattern, DEPT_CODE_LEN,
+                required=required, help_text=help_text if help_text.ja else default_help)
 
 
-def user_id(*, required: bool = False) -> Built:
-    """利用者ID (the host's user id)."""
-    return code("user_id", t("利用者ID", "User id"), required=required,
-                help_text=t("ホストの利用者ID", "The host's user id"), max_len=min(USER_ID_LEN, 20))
+def user_id(settings: Settings, *, required: bool = False) -> Built:
+    """利用者ID, the host's user id (syntax: ``dvflag.user_id_pattern``)."""
+    return code("user_id", t("利用者ID", "User id"), settings.user_id_pattern, USER_ID_LEN, required=required,
+                help_text=t("ホストの利用者ID", "The host's user id"))
 
 
 def dept_name() -> Built:
@@ -140,9 +151,9 @@ def dept_name() -> Built:
         Field(
             "dept_name", "string", t("所属名", "Department name"),
             help=t("組織マスタで解決できない所属のみ入力", "Only for a department the host master cannot resolve"),
-            max_length=DEPT_NAME_LEN, normalize=("nfc", "trim"),
+            max_length=DEPT_NAME_LEN, normalize=("trim", "nfc"),
         ),
-        ("invalid.required", "invalid.too_long", "invalid.control_char"),
+        ("invalid.required", "invalid.type", "invalid.too_long", "invalid.control_char", "invalid.dept_mismatch"),
     )
 
 
@@ -152,9 +163,9 @@ def positive_int(field: str, title: Text, *, required: bool = False, widget: Wid
     return Built(
         Field(
             field, "integer", title, help=help_text, required=required, widget=widget,
-            minimum=1, maximum=maximum, default=default, normalize=("trim", "integer"),
+            minimum=1, maximum=MAX_INT if maximum is None else maximum, default=default, normalize=("integer",),
         ),
-        ("invalid.required", "invalid.positive_int"),
+        ("invalid.required", "invalid.type", "invalid.too_long", "invalid.positive_int"),
     )
 
 
@@ -177,7 +188,7 @@ def choice(field: str, title: Text, choices: tuple[Choice, ...], *, default: str
             field, "string", title, help=help_text, required=required, widget=widget,
             choices=choices, default=default,
         ),
-        ((*(("invalid.required",) if required else ()), code)),
+        (*(("invalid.required",) if required else ()), "invalid.type", "invalid.too_long", code),
     )
 
 
@@ -217,6 +228,21 @@ USER_OP_CHOICES = (
     Choice("disable", t("無効化", "Disable")),
     Choice("enable", t("有効化", "Enable")),
 )
+AUDITED_ACTION_CHOICES = (
+    Choice("register", t("登録", "Register")),
+    Choice("update", t("変更", "Update")),
+    Choice("release", t("解除", "Release")),
+    Choice("unrelease", t("解除取消", "Undo release")),
+    Choice("delete", t("削除", "Delete")),
+    Choice("status", t("把握状況の照会", "Status")),
+    Choice("search", t("検索", "Search")),
+    Choice("export", t("抽出・印刷", "Export")),
+    Choice("review_due", t("見直し対象一覧", "Review list")),
+    Choice("users", t("利用者管理", "Users")),
+    Choice("audit", t("監査", "Audit")),
+    Choice("notices", t("注意喚起", "Cautions")),
+    Choice("advice", t("フラグ解除前の確認", "Advice before clearing flags")),
+)
 AUDIT_OP_CHOICES = (
     Choice("verify", t("検証", "Verify")),
     Choice("read", t("閲覧", "Read events")),
@@ -236,9 +262,3 @@ def shown(built: Built, conditions: tuple[Condition, ...], *, required_too: bool
     f = replace(built.field, shown_when=conditions, required_when=conditions if required_too else required_when,
                 refused_when_hidden=refused_when_hidden)
     return Built(f, built.codes)
-
-
-def search_max_rows(settings: Settings) -> int:
-    """``dvflag.search_max_rows`` (default 200) once the setting exists."""
-    value = getattr(settings, "search_max_rows", SEARCH_MAX_ROWS_DEFAULT)
-    return int(value)
