@@ -16,6 +16,7 @@ Validation is plain Python, the same on every database, so this runs on SQLite o
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -187,15 +188,15 @@ class World:
         return d
 
 
-@pytest.fixture(scope="module")
-def world(data: DummyDataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp: Path = tmp_path_factory.mktemp("agree")
+@contextlib.contextmanager
+def open_world(data: DummyDataSet, tmp: Path, settings: Mapping[str, Any]) -> Iterator[World]:
+    """A host on a fresh SQLite file with these settings, its records and one base call per function."""
     engine = sa.create_engine(f"sqlite:///{tmp / 'agree.sqlite3'}")
     # Hundreds of tiny transactions: durability is not under test here, validation is.
     sa.event.listen(engine, "connect", lambda dbapi, _rec: dbapi.execute("PRAGMA synchronous=OFF"))
     migrate.upgrade(engine)
     clock = MutableClock(data.reference_date)
-    host = make_host(engine, data, clock, tmp)
+    host = make_host(engine, data, clock, tmp, settings)
     master = [p.address_no for p in data.people if p.in_master]
     today = data.reference_date
     ids = seed_registrations(host, [
@@ -225,6 +226,25 @@ def world(data: DummyDataSet, tmp_path_factory: pytest.TempPathFactory) -> Itera
     finally:
         host.close()
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(data: DummyDataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Default settings: 宛名番号 of 1–16 digits, the default code syntax and search cap."""
+    with open_world(data, tmp_path_factory.mktemp("agree"), {}) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def fixed_world(data: DummyDataSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A municipality's own settings: 15-digit numbers, its department code syntax, a smaller cap."""
+    settings = {
+        "dvflag.address_no_fixed_len": 15,
+        "dvflag.dept_code_pattern": "D[0-9]{4}",
+        "dvflag.search_max_rows": 50,
+    }
+    with open_world(data, tmp_path_factory.mktemp("agree_fixed"), settings) as w:
+        yield w
 
 
 def _listed(d: FunctionDescriptor, err: DvflagError) -> bool:
@@ -272,23 +292,37 @@ def test_every_base_call_is_schema_valid(world: World) -> None:
         assert complaints(world.descriptor(function_id), base) == set(), function_id
 
 
-@pytest.mark.parametrize("function_id", [
-    "dvflag.register", "dvflag.update", "dvflag.release", "dvflag.unrelease", "dvflag.delete", "dvflag.status",
-    "dvflag.search", "dvflag.export", "dvflag.review_due", "dvflag.users", "dvflag.audit",
-])
-def test_schema_and_validation_agree(world: World, function_id: str) -> None:
+def _agree(world: World, function_id: str, examples: int) -> None:
     d = world.descriptor(function_id)
     base = world.bases[function_id]
     one_field = st.sampled_from(d.fields).flatmap(lambda f: st.tuples(st.just(f.name), values_for(f)))
     unknown = st.tuples(st.sampled_from(["comment", "note", "Address_no", "name "]), junk())
 
-    @PROFILE
+    @settings(PROFILE, max_examples=examples)
     @given(st.one_of(one_field, unknown))
     def run(change: tuple[str, Any]) -> None:
         key, value = change
         check(world, function_id, {**base, key: value})
 
     run()
+
+
+@pytest.mark.parametrize("function_id", [
+    "dvflag.register", "dvflag.update", "dvflag.release", "dvflag.unrelease", "dvflag.delete", "dvflag.status",
+    "dvflag.search", "dvflag.export", "dvflag.review_due", "dvflag.users", "dvflag.audit",
+])
+def test_schema_and_validation_agree(world: World, function_id: str) -> None:
+    _agree(world, function_id, 60)
+
+
+@pytest.mark.parametrize("function_id", ["dvflag.status", "dvflag.search", "dvflag.review_due", "dvflag.register"])
+def test_they_agree_under_other_settings(fixed_world: World, function_id: str) -> None:
+    d = fixed_world.descriptor(function_id)
+    if "address_no" in d.params:
+        assert d.field("address_no").pattern == r"^(?:[0-9０-９]{15})(?![\s\S])"
+    if "dept_code" in d.params:
+        assert d.field("dept_code").pattern == r"^(?:D[0-9]{4})(?![\s\S])"
+    _agree(fixed_world, function_id, 40)
 
 
 @pytest.mark.parametrize(("params", "field", "rule"), [
