@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench sql clean fonts
+.PHONY: demo test lint typecheck bench sql clean fonts browser serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,23 @@ $(STAMP): pyproject.toml
 fonts: $(STAMP)
 	@sh tools/ensure-font.sh $(VENV)
 
+# Debian's chromium and fonts-noto-cjk for the browser tests of the reference UI (never `playwright install`).
+browser:
+	@test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || \
+	if [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null)); \
+	else \
+	  echo "SKIP: chromium / fonts-noto-cjk missing and not root: browser tests will be skipped (apt-get install chromium fonts-noto-cjk)"; \
+	fi
+
+serve: $(STAMP)
+	$(BIN)/dvflag mockhost serve $(if $(PORT),--port $(PORT))
+
 demo: $(STAMP) fonts
 	$(BIN)/dvflag demo --fresh
 
-test: $(STAMP) fonts
+test: $(STAMP) fonts browser
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

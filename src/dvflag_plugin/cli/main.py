@@ -414,8 +414,10 @@ def dump(value: object) -> str:
 
 def _attach_conformance() -> None:
     from ..conformance.cli import conformance_command
+    from .mockhost import mockhost as mockhost_group
 
     main.add_command(conformance_command)
+    main.add_command(mockhost_group)
 
 
 _attach_conformance()
