@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor
-from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import PermissionDenied, ValidationError
-from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.service.runtime import INVALID_ACTOR
-from helpers import Row, expect_denied, expect_refused, make_host, mostly_on_sqlite, seed_registrations, snapshot
+from helpers import Row, expect_denied, expect_refused, mostly_on_sqlite, seed_registrations, snapshot
 
 ADMIN, ADMIN2 = "u-joho-admin1", "u-joho-admin2"
 REGISTRAR, VIEWER = "u-kodomo-reg1", "u-kodomo-view1"
 
 
 @pytest.fixture
-def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
-    h = make_host(engine, data, clock, tmp_path)
-    yield h
-    h.close()
+def host(staffed_host: MockHost) -> MockHost:
+    return staffed_host
 
 
 def _held(host: MockHost) -> tuple[str, int]:

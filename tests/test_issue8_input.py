@@ -23,10 +23,8 @@ REGISTRAR, VIEWER, ADMIN, AUDITOR = "u-kodomo-reg1", "u-kodomo-view1", "u-joho-a
 
 
 @pytest.fixture
-def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
-    h = make_host(engine, data, clock, tmp_path)
-    yield h
-    h.close()
+def host(staffed_host: MockHost) -> MockHost:
+    return staffed_host
 
 
 def _free(host: MockHost) -> Any:
