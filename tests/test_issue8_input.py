@@ -47,7 +47,7 @@ ACTOR_OF = {
     "dvflag.audit": AUDITOR,
 }
 BAD_PARAMS: list[tuple[str, Any, str]] = [
-    ("dvflag.users", {"op": "add", "user_id": "u-new", "dept_code": "D0201", "valid_from": date(1, 1, 1)}, "valid_from"),
+    ("dvflag.users", {"op": "add", "user_id": "u-n", "dept_code": "D0201", "valid_from": date(1, 1, 1)}, "valid_from"),
     ("dvflag.register", [("address_no", "000000000000001"), ("name", "辻\u3000真琴")], "params"),
     ("dvflag.register", None, "params"),
     ("dvflag.search", (p for p in [("name", "辻")]), "params"),
