@@ -217,8 +217,8 @@ def test_row_version_is_required(host: MockHost, function_id: str, extra: dict[s
 def test_the_operator_actor_is_always_a_valid_actor(
     host: MockHost, os_user: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dvflag_plugin.service import bootstrap
     from dvflag_plugin.config import Settings
+    from dvflag_plugin.service import bootstrap
     from dvflag_plugin.service.runtime import actor_problem
 
     monkeypatch.setattr(bootstrap.getpass, "getuser", lambda: os_user)
