@@ -35,8 +35,7 @@ def run(*args: str) -> str:
     return result.output
 
 
-def test_the_audit_json_lines_file_is_private(tmp_path: Path, permissive_umask: None) -> None:
-    path = tmp_path / "logs" / "dvflag" / "audit.jsonl"
+def emit_one(path: Path) -> None:
     sink = AuditSink(path=str(path))
     try:
         sink.emit(
@@ -44,6 +43,11 @@ def test_the_audit_json_lines_file_is_private(tmp_path: Path, permissive_umask: 
         )
     finally:
         sink.close()
+
+
+def test_the_audit_json_lines_file_is_private(tmp_path: Path, permissive_umask: None) -> None:
+    path = tmp_path / "logs" / "dvflag" / "audit.jsonl"
+    emit_one(path)
     assert mode(path) == 0o600
     assert mode(path.parent) == 0o700 and mode(path.parent.parent) == 0o700
 
@@ -52,13 +56,7 @@ def test_an_existing_audit_file_is_made_private(tmp_path: Path, permissive_umask
     path = tmp_path / "audit.jsonl"
     path.write_text("", encoding="utf-8")
     path.chmod(0o666)
-    sink = AuditSink(path=str(path))
-    try:
-        sink.emit(
-            AuditEvent(1, "e1", datetime(2026, 1, 1, tzinfo=UTC), "u", "D1", "status", None, "ok", None, {}, "0", "1")
-        )
-    finally:
-        sink.close()
+    emit_one(path)
     assert mode(path) == 0o600
 
 
