@@ -13,9 +13,9 @@ import click
 
 from dvflag_hookspecs import ALL_ROLES
 
+from ..files import private_dir, write_bytes
 from .database import DEFAULT_SQLITE, echo_database, open_engine, open_runtime, resolve_url, url_option
 from .errors import DvflagGroup, OperatorError
-from ..files import private_dir, write_bytes
 from .functions import functions_command
 
 __all__ = ["DEFAULT_SQLITE", "database_url", "main", "resolve_url", "url_option"]
