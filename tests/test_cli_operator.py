@@ -28,8 +28,10 @@ from dvflag_plugin.cli.errors import OperatorError
 from dvflag_plugin.cli.main import main
 from dvflag_plugin.cli.progress import counter, progress, track
 from dvflag_plugin.dummydata.model import DummyDataSet
-from dvflag_plugin.errors import SchemaVersionError, StateError
+from dvflag_plugin.errors import PermissionDenied, SchemaVersionError, StateError
 from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.plugin import service_of
+from dvflag_plugin.service import bootstrap
 from dvflag_plugin.service.progress import reporting
 from dvflag_plugin.storage import migrate
 from dvflag_plugin.storage.schema import app_user, audit_event
@@ -449,17 +451,32 @@ def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: P
 
 
 def test_dvflag_users_keeps_one_enabled_user_admin(host: MockHost) -> None:
+    """A user_admin never changes its own account; the operator's path cannot remove the last one."""
     admin1, admin2 = host.actor("u-joho-admin1"), host.actor("u-joho-admin2")
+    rt = service_of(host.pm).runtime
+    operator = bootstrap.operator_actor()
     host.call("dvflag.users", admin1, op="disable", user_id="u-joho-admin2")  # admin1 remains
-    err, event = expect_refused(
+    expect_refused(  # its own account: refused before the last-admin rule is even reached
         host, lambda: host.call("dvflag.users", admin1, op="disable", user_id="u-joho-admin1"),
+        error=PermissionDenied, code="users.own_account", action="users",
+    )
+    err, event = expect_refused(
+        host, lambda: bootstrap.modify_user(rt, operator, user_id="u-joho-admin1", changes={"enabled": 0}, roles=None),
         error=StateError, code="state.last_user_admin", action="users",
     )
     assert "最後の有効な利用者管理者" in err.message and event.target == "user:u-joho-admin1"
+    expect_refused(
+        host,
+        lambda: bootstrap.modify_user(
+            rt, operator, user_id="u-joho-admin1", changes={}, roles=frozenset({"auditor"})
+        ),
+        error=StateError, code="state.last_user_admin", action="users",
+    )
     host.call("dvflag.users", admin1, op="enable", user_id="u-joho-admin2")
     host.call("dvflag.users", admin2, op="roles", user_id="u-joho-admin1", roles=["auditor"])  # admin2 remains
     expect_refused(
-        host, lambda: host.call("dvflag.users", admin2, op="disable", user_id="u-joho-admin2"),
+        host,
+        lambda: bootstrap.modify_user(rt, operator, user_id="u-joho-admin2", changes={"enabled": 0}, roles=None),
         error=StateError, code="state.last_user_admin", action="users",
     )
 
