@@ -36,13 +36,20 @@ def _settings(settings_file: Path | None, pairs: tuple[str, ...]) -> Settings:
 
 
 @click.command(name="functions")
-@click.option("--json", "as_json", is_flag=True, help="print the descriptors as JSON (one array)")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="記述を JSON（配列）で出力 / print the descriptors as JSON (one array)")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="表示言語 / language of titles and help")
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="JSON object of the host's dvflag.* settings (e.g. dvflag.address_no_fixed_len)")
-@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="one dvflag.* setting (repeatable)")
+              help="ホストの dvflag.* 設定（JSON オブジェクト） / JSON object of the host's dvflag.* settings "
+                   "(e.g. dvflag.address_no_fixed_len)")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="dvflag.* 設定を 1 つ（複数指定可） / one dvflag.* setting (repeatable)")
 def functions_command(as_json: bool, lang: str, settings_file: Path | None, pairs: tuple[str, ...]) -> None:
-    """Describe the host functions: form schema, placements, effects, confirmation, result, errors."""
+    """ホスト機能の記述（入力スキーマ・配置・効果・確認・結果・エラー） / describe the host functions.
+
+    Form schema, placements, effects, confirmation, result and errors, for hosts not written in Python.
+    """
     from ..contract.descriptors import build_descriptors
 
     descriptors = build_descriptors(_settings(settings_file, pairs))
