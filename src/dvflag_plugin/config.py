@@ -25,6 +25,9 @@ class Settings:
     audit_log_path: str | None = None
     audit_logger_name: str = "dvflag.audit"
     extra_eras: tuple[Mapping[str, str], ...] = ()
+    audit_signing_key: str | None = None
+    audit_verify_key: str | None = None
+    audit_origin: str = "dvflag.local/audit"
 
     def __post_init__(self) -> None:
         lo, hi, fixed = self.address_no_min_len, self.address_no_max_len, self.address_no_fixed_len

@@ -319,6 +319,11 @@ class AuditKeys:
         """True when seals are signed by this process."""
         return self.signer is not None
 
+    @property
+    def digest_secret(self) -> bytes | None:
+        """The secret that salts registration row digests (derived from the signing key), or None."""
+        return self.signer.derived_secret("row-digest") if self.signer is not None else None
+
 
 def configured_keys(
     signing_key: str | None, verify_key: str | None, origin: str | None, *, announce: bool = False

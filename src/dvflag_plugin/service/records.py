@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import Person, Registration
 
+from ..audit import row_digest
 from ..errors import DuplicateError, NotFoundError, StaleVersionError, StateError, ValidationError
 from ..rules import validation as v
 from ..rules.record import is_active
@@ -64,6 +66,23 @@ def _check_version(current: Registration, given: object) -> None:
         )
 
 
+def _leaves(op: Op, reg: Registration) -> Registration:
+    """Record in the change event the state it leaves: row version, 解除日 and the salted row digest.
+
+    Verify replays these against dvf_registration; the digest (keyed by a secret derived from the
+    signing key) covers 氏名・性別・生年月日 without letting the trail confirm a guess.
+    """
+    op.details.update(
+        record_id=reg.record_id, row_version=reg.row_version,
+        release_date=reg.release_date.isoformat() if reg.release_date is not None else None,
+    )
+    secret = op.rt.audit_keys.digest_secret
+    if secret is not None:
+        state = {**dataclasses.asdict(reg), "id": reg.record_id}
+        op.details["row_digest"] = row_digest.row_digest(state, row_digest.derived_salt(secret, reg.record_id))
+    return reg
+
+
 def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]) -> Registration:
     """Update one row under optimistic locking; a lost race changes nothing."""
     values = {**values, "row_version": expected_version + 1, "updated_at": op.now.replace(tzinfo=None)}
@@ -75,7 +94,7 @@ def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]
     if result.rowcount != 1:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
     op.changed = True
-    return _load(op, record_id)
+    return _leaves(op, _load(op, record_id))
 
 
 def _person(op: Op, address_no: str, p: Mapping[str, Any]) -> tuple[Person, str]:
@@ -171,7 +190,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
     record_id = inserted_id(result)
     op.details["record_id"] = record_id
     op.changed = True
-    return _load(op, record_id)
+    return _leaves(op, _load(op, record_id))
 
 
 def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
@@ -249,7 +268,9 @@ def delete(op: Op, params: Mapping[str, Any]) -> dict[str, Any]:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
     op.changed = True
     # The reason is a fixed code, never free text: no personal detail can reach the audit trail.
-    op.details.update(reason=reason, address_no=current.address_no, record_id=current.record_id)
+    op.details.update(
+        reason=reason, address_no=current.address_no, record_id=current.record_id, row_version=current.row_version
+    )
     return {"record_id": current.record_id, "deleted": True}
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 
-from ..audit import chain
+from ..audit import chain, signing
 from ..audit.sink import AuditSink
 from ..config import Settings
 from ..errors import DvflagError, PermissionDenied, ValidationError
@@ -138,6 +138,9 @@ class Runtime:
         eras = EraTable.default()
         self.eras = eras.with_extra(self.settings.extra_eras) if self.settings.extra_eras else eras
         self.sink = AuditSink(path=self.settings.audit_log_path, logger_name=self.settings.audit_logger_name)
+        self.audit_keys = signing.configured_keys(
+            self.settings.audit_signing_key, self.settings.audit_verify_key, self.settings.audit_origin, announce=True
+        )
         self.active_cache: tuple[int, date, frozenset[str]] | None = None
         if check_schema:
             migrate.require_head(engine)

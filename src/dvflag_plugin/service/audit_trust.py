@@ -1,0 +1,85 @@
+"""Signed seals, checkpoints and verify as the runtime runs them (issue 11 items 5–7).
+
+The sealer calls ``seal_signer(keys)`` for each batch; ``take_checkpoint`` and ``run_verify`` seal what
+is queued first, read one snapshot, and audit the read (every operator read is an event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dvflag_hookspecs import Actor, VerifyResult
+
+from ..audit import chain, signing
+from ..audit import verify as verify_mod
+from ..audit.checkpoint import Checkpoint, format_checkpoint, parse_checkpoint
+from ..storage.transactions import snapshot
+
+if TYPE_CHECKING:
+    from ..audit.sealer import Batch
+    from .runtime import Runtime
+
+
+def seal_signer(keys: signing.AuditKeys) -> Callable[[Batch], tuple[str, str] | None] | None:
+    """The sealer's signing callback: (base64 signature, key id hex) per batch; None without a key."""
+    signer = keys.signer
+    if signer is None:
+        return None
+
+    def sign(batch: Batch) -> tuple[str, str]:
+        return signing.sign_seal(
+            signer, first_seq=batch.first_seq, last_seq=batch.last_seq, head_hash=batch.head_hash,
+            prev_head_hash=batch.prev_hash,
+        )
+
+    return sign
+
+
+def checkpoint_text(rt: Runtime) -> tuple[str, int, str]:
+    """Seal what is queued, then the checkpoint of the sealed head: (text, size, head hash)."""
+    rt.seal()
+    with snapshot(rt.engine) as conn:
+        head = chain.read_head(conn)
+    keys = rt.audit_keys
+    return format_checkpoint(keys.origin, head.last_seq, head.last_hash, keys.signer), head.last_seq, head.last_hash
+
+
+def take_checkpoint(rt: Runtime, actor: Actor, *, source: str) -> str:
+    """A checkpoint for an auditor to keep elsewhere; the read is audited."""
+    text, size, head_hash = checkpoint_text(rt)
+    rt.audit_alone(
+        actor, "audit", None, "ok", None,
+        {"op": "checkpoint", "source": source, "size": size, "head_hash": head_hash, "signed": rt.audit_keys.signed},
+    )
+    return text
+
+
+def verify_now(rt: Runtime, checkpoint: Checkpoint | None) -> VerifyResult:
+    """Seal what is queued, then verify everything in one snapshot."""
+    rt.seal()
+    with snapshot(rt.engine) as conn:
+        return verify_mod.verify(
+            conn, keys=rt.audit_keys, checkpoint=checkpoint, now=rt.now(),
+            max_unsealed_age_s=rt.settings.audit_max_unsealed_s, digest_secret=rt.audit_keys.digest_secret,
+        )
+
+
+def verify_details(result: VerifyResult) -> dict[str, Any]:
+    """What the audit event of a verify records (counts and codes, no personal data)."""
+    return {
+        "ok": result.ok, "checked": result.checked, "first_broken_seq": result.first_broken_seq,
+        "signature": result.signature, "findings": len(result.findings), "checkpoint": result.checkpoint,
+    }
+
+
+def run_verify(rt: Runtime, actor: Actor, *, checkpoint_text: str | None, source: str) -> VerifyResult:
+    """Parse the checkpoint (a typed error when malformed, audited), verify, audit the verify."""
+    try:
+        point = parse_checkpoint(checkpoint_text) if checkpoint_text else None
+    except signing.DvflagError as err:
+        rt.audit_alone(actor, "audit", None, "error", err.code, {"op": "verify", "source": source})
+        raise
+    result = verify_now(rt, point)
+    rt.audit_alone(actor, "audit", None, "ok", None, {"op": "verify", "source": source, **verify_details(result)})
+    return result
