@@ -13,11 +13,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import logging
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -323,6 +326,27 @@ class AuditKeys:
     def digest_secret(self) -> bytes | None:
         """The secret that salts registration row digests (derived from the signing key), or None."""
         return self.signer.derived_secret("row-digest") if self.signer is not None else None
+
+    @property
+    def auth_secret(self) -> bytes | None:
+        """The secret that authenticates queued events as written by the plugin, or None."""
+        return self.signer.derived_secret("event-auth") if self.signer is not None else None
+
+
+AUTH_FIELD = "auth"
+"""The details key of an event's writer tag (HMAC of the rest of its leaf body)."""
+
+
+def event_tag(secret: bytes, leaf_body: Mapping[str, Any]) -> str:
+    """The writer tag of a queued event: HMAC-SHA256 (128 bits, hex) over its leaf body without the tag.
+
+    Only a process holding the signing key can write it, so a row a DBA slips into the unsealed queue
+    shows up in verify (with the key) even after the sealer has sealed and signed it.
+    """
+    details = {k: v for k, v in dict(leaf_body.get("details") or {}).items() if k != AUTH_FIELD}
+    body = {**leaf_body, "details": details}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def configured_keys(
