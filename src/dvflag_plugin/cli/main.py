@@ -34,9 +34,12 @@ url_option = click.option("--url", help="SQLAlchemy URL (default: $DVFLAG_DATABA
 
 
 def _runtime(url: str | None) -> Any:
+    from ..config import Settings
     from ..service.runtime import Runtime
+    from ..storage.transactions import embedded_engine
 
-    return Runtime(engine=sa.create_engine(database_url(url)))
+    # One command, one call: its event is sealed before the process ends.
+    return Runtime(engine=embedded_engine(database_url(url)), settings=Settings(audit_seal_batch=1))
 
 
 def _fail(err: DvflagError) -> None:
@@ -127,7 +130,7 @@ def audit() -> None:
 @click.option("--checkpoint", help="SEQ:HASH printed earlier by `dvflag audit checkpoint`")
 def audit_verify(url: str | None, checkpoint: str | None) -> None:
     """Verify the hash chain; exit 1 and name the first broken sequence number if it is not intact."""
-    from ..audit import chain
+    from ..service.audit_ops import verify_now
     from ..service.bootstrap import operator_actor
 
     rt = _runtime(url)
@@ -137,8 +140,8 @@ def audit_verify(url: str | None, checkpoint: str | None) -> None:
         if not seq_text.isdigit() or len(digest) != 64:
             raise click.BadParameter("SEQ:HASH の形式で指定してください", param_hint="--checkpoint")
         point = (int(seq_text), digest)
-    with rt.engine.connect() as conn:
-        result = chain.verify(conn, checkpoint=point)
+    rt.seal()
+    result = verify_now(rt.engine, checkpoint=point, now=rt.now(), max_unsealed_s=rt.settings.audit_max_unsealed_s)
     rt.audit_alone(
         operator_actor(), "audit", None, "ok", None,
         {"op": "verify", "source": "cli", "ok": result.ok, "first_broken_seq": result.first_broken_seq},
@@ -156,6 +159,7 @@ def audit_checkpoint(url: str | None) -> None:
     from ..audit import chain
 
     rt = _runtime(url)
+    rt.seal()
     with rt.engine.connect() as conn:
         head = chain.read_head(conn)
     click.echo(f"{head.last_seq}:{head.last_hash}")
@@ -322,6 +326,15 @@ def _attach_conformance() -> None:
 
 
 _attach_conformance()
+
+
+def _attach_seal() -> None:
+    from .seal import seal_command
+
+    audit.add_command(seal_command)
+
+
+_attach_seal()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

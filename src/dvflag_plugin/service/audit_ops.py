@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +15,7 @@ from ..audit import chain
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..storage.schema import audit_event
+from ..storage.transactions import snapshot
 from .runtime import Op
 
 OPS = ("verify", "read", "checkpoint")
@@ -41,6 +44,7 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
         op.details.update(from_seq=from_seq, count=len(events))
         return events
     op.require("audit_verify")
+    op.rt.seal()  # what is queued now is sealed first (skipped when another sealer is busy)
     if action == "checkpoint":
         head = chain.read_head(op.conn)
         return {"seq": head.last_seq, "hash": head.last_hash}
@@ -50,6 +54,24 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
             v.positive_int(p["checkpoint_seq"], field="checkpoint_seq"),
             str(v.required(p, "checkpoint_hash")),
         )
-    result = chain.verify(op.conn, checkpoint=checkpoint)
+    result = verify_now(
+        op.rt.engine, checkpoint=checkpoint, now=op.now, max_unsealed_s=op.rt.settings.audit_max_unsealed_s
+    )
     op.details.update(ok=result.ok, checked=result.checked, first_broken_seq=result.first_broken_seq)
     return result
+
+
+def verify_now(
+    engine: sa.Engine, *, checkpoint: tuple[int, str] | None, now: datetime, max_unsealed_s: float
+) -> VerifyResult:
+    """Verify the sealed chain in one snapshot, and report events left unsealed too long."""
+    with snapshot(engine) as conn:
+        result = chain.verify(conn, checkpoint=checkpoint)
+        overdue, oldest = chain.unsealed_overdue(conn, now=now, max_age_s=max_unsealed_s)
+    if not overdue:
+        return result
+    note = (
+        f"。封緘されていないイベントが {overdue} 件あります"
+        f"（最古 {oldest:%Y-%m-%d %H:%M:%S} UTC、上限 {max_unsealed_s:g} 秒）"
+    )
+    return replace(result, message=result.message + note)
