@@ -37,11 +37,15 @@ def test_links_are_sha256_of_previous_hash_and_canonical_json(host: MockHost, en
     for before, row in itertools.pairwise(rows):
         assert row.prev_hash == before.event_hash
     last = chain.row_to_event(rows[-1])
-    body = chain.event_body(last.seq, last.event_id, last.occurred_at, last)
     import hashlib
 
-    expected = hashlib.sha256((last.prev_hash + chain.canonical_json(body)).encode()).hexdigest()
+    body = {k: v for k, v in chain.event_body(last.seq, last.event_id, last.occurred_at, last).items() if k != "seq"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    leaf = hashlib.sha256(text.encode()).hexdigest()
+    assert rows[-1].leaf_hash == leaf  # computed when the event was queued
+    expected = hashlib.sha256((last.prev_hash + f'{{"leaf":"{leaf}","seq":{last.seq}}}').encode()).hexdigest()
     assert last.hash == expected
+    assert all(r.sealed == 1 for r in rows)
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
 
 

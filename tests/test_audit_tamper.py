@@ -32,14 +32,17 @@ from dvflag_plugin.service import audit_trust
 from dvflag_plugin.storage.schema import (
     GENESIS_HASH,
     OUTPUT_COUNTER,
+    app_user,
     audit_event,
     audit_seal,
     chain_head,
+    change_log,
     counter,
     registration,
+    user_role,
 )
-
-from .helpers import make_host
+from dvflag_plugin.testing import backends
+from helpers import make_host
 
 ORIGIN = "city.example/dvflag-test"
 
@@ -87,13 +90,40 @@ def _build(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path:
     return Trail(host, engine, text, ids, cut_at)
 
 
-@pytest.fixture
-def trail(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path, keyfile: Path) -> Iterator[Trail]:
-    t = _build(engine, data, clock, tmp_path, keyfile)
+SAVED = (app_user, user_role, registration, audit_event, audit_seal, change_log, chain_head, counter)
+
+
+@pytest.fixture(scope="module")
+def built(
+    backend_engine: sa.Engine, data: DummyDataSet, keyfile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Trail, dict[sa.Table, list[dict[str, Any]]]]]:
+    """The signed trail, built once per backend through the plugin; its rows saved for each test."""
+    backends.reset(backend_engine)
+    t = _build(backend_engine, data, MutableClock(data.reference_date), tmp_path_factory.mktemp("trail"), keyfile)
+    with backend_engine.connect() as conn:
+        saved = {table: [dict(r._mapping) for r in conn.execute(sa.select(table))] for table in SAVED}
     try:
-        yield t
+        yield t, saved
     finally:
         t.host.close()
+        backends.reset(backend_engine)
+
+
+@pytest.fixture
+def trail(built: tuple[Trail, dict[sa.Table, list[dict[str, Any]]]]) -> Trail:
+    """The built trail, its rows restored as they were (a test's tampering undone)."""
+    t, saved = built
+    backends.reset(t.engine)
+    with t.engine.begin() as conn:
+        for table, rows in saved.items():
+            if table in (chain_head, counter):
+                for row in rows:
+                    key = table.c.id if table is chain_head else table.c.counter_name
+                    name = "id" if table is chain_head else "counter_name"
+                    conn.execute(sa.update(table).where(key == row[name]).values(**row))
+            elif rows:
+                conn.execute(sa.insert(table), rows)
+    return t
 
 
 # -- the DBA's tools -------------------------------------------------------------------------------
@@ -172,8 +202,13 @@ def truncate_middle_and_rehash(conn: sa.Connection, t: Trail) -> None:
     for row in rows[3:]:
         row.seq -= 1
     conn.execute(sa.update(audit_event).where(audit_event.c.seq > victim.seq).values(seq=audit_event.c.seq + 100000))
-    last = conn.execute(sa.select(sa.func.max(audit_seal.c.id))).scalar_one()
-    conn.execute(sa.update(audit_seal).where(audit_seal.c.id == last).values(last_seq=audit_seal.c.last_seq - 1))
+    seals = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).all()
+    conn.execute(sa.delete(audit_seal))
+    for seal in seals:  # the seal ranges renumbered around the hole; an emptied seal dropped
+        first = seal.first_seq - (seal.first_seq > victim.seq)
+        last = seal.last_seq - (seal.last_seq >= victim.seq)
+        if last >= first:
+            conn.execute(sa.insert(audit_seal).values(**{**seal._mapping, "first_seq": first, "last_seq": last}))
     _rehash_from(conn, rows, 3)
 
 

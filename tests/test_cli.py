@@ -25,8 +25,8 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_db_upgrade_current_and_downgrade(url: str) -> None:
-    assert "スキーマ版: 0003" in run("db", "upgrade", "--url", url)
-    assert run("db", "current", "--url", url).strip() == "0003"
+    assert "スキーマ版: 0004" in run("db", "upgrade", "--url", url)
+    assert run("db", "current", "--url", url).strip() == "0004"
     run("db", "downgrade", "--url", url, "base")
     assert sa.inspect(sa.create_engine(url)).get_table_names() == ["dvf_alembic_version"]
 
@@ -83,7 +83,9 @@ def test_audit_verify_detects_tampering_and_truncation(url: str) -> None:
         conn.execute(sa.update(chain_head).values(last_seq=2, last_hash=second))
     assert "正常" in run("audit", "verify", "--url", url)
     out = run("audit", "verify", "--url", url, "--checkpoint", checkpoint, code=1)
-    assert "切り詰め" in out and "first_broken_seq=4" in out  # seq 3 is the verify run just above
+    # The seal table still records the batches after seq 2, so nothing can be sealed in their place
+    # (the verify above stays queued): the trail ends at 2 and the checkpoint names 4.
+    assert "切り詰め" in out and "first_broken_seq=3" in out
     with engine.begin() as conn:
         conn.execute(sa.update(audit_event).where(audit_event.c.seq == 1).values(target="user:intruder"))
     assert "first_broken_seq=1" in run("audit", "verify", "--url", url, code=1)

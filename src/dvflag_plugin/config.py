@@ -25,6 +25,9 @@ class Settings:
     audit_log_path: str | None = None
     audit_logger_name: str = "dvflag.audit"
     extra_eras: tuple[Mapping[str, str], ...] = ()
+    audit_seal_batch: int = 64
+    audit_seal_interval_s: float = 2.0
+    audit_max_unsealed_s: float = 300.0
     audit_signing_key: str | None = None
     audit_verify_key: str | None = None
     audit_origin: str = "dvflag.local/audit"
@@ -37,6 +40,8 @@ class Settings:
             )
         if self.review_period_months < 1 or self.review_alert_months < 0:
             raise ValidationError("review_period_months", "setting", "見直し期間の設定が不正です")
+        if self.audit_seal_batch < 1 or self.audit_seal_interval_s < 0 or self.audit_max_unsealed_s <= 0:
+            raise ValidationError("audit_seal_batch", "setting", "監査イベントの封緘の設定が不正です")
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:

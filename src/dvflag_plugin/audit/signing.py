@@ -349,6 +349,11 @@ def event_tag(secret: bytes, leaf_body: Mapping[str, Any]) -> str:
     return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
+def tag_body(secret: bytes, body: dict[str, Any]) -> None:
+    """Add the writer tag to a leaf body's details (called by the queue before the leaf is hashed)."""
+    body["details"][AUTH_FIELD] = event_tag(secret, body)
+
+
 def configured_keys(
     signing_key: str | None, verify_key: str | None, origin: str | None, *, announce: bool = False
 ) -> AuditKeys:

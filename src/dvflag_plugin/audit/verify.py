@@ -42,7 +42,7 @@ from ..storage.schema import (
 )
 from . import chain, row_digest
 from .checkpoint import Checkpoint, signature_status
-from .signing import AuditKeys, verify_seal
+from .signing import AUTH_FIELD, AuditKeys, event_tag, verify_seal
 
 CHANGE_ACTIONS = frozenset({"register", "update", "release", "unrelease", "delete"})
 """Actions whose ok events change ``dvf_registration`` (and count in the change counter)."""
@@ -133,8 +133,10 @@ def verify(
     if checkpoint is not None:
         wanted.add(checkpoint.size)
     walk = _Walk()
+    signed = [s.first_seq for s in seals if s.signature is not None]
+    auth = _Auth(keys.auth_secret if keys is not None else None, min(signed) if signed else None)
     try:
-        _walk_sealed(conn, head_seq, wanted, seal_first, seal_last, walk, report)
+        _walk_sealed(conn, head_seq, wanted, seal_first, seal_last, auth, walk, report)
     except Exception as err:  # a driver error on a value it cannot convert: report, do not crash
         report.add(walk.last_seq + 1, f"連番 {walk.last_seq + 1} 以降を読み取れません（{type(err).__name__}）")
     if head_seq is not None and (walk.last_seq != head_seq or walk.last_hash != head_hash):
@@ -201,9 +203,29 @@ def _iter_sealed(conn: sa.Connection, head_seq: int | None) -> Iterator[sa.Row[A
         yield from result
 
 
+@dataclass(frozen=True)
+class _Auth:
+    """Writer tags are checked with the secret, on events from the first signed seal on."""
+
+    secret: bytes | None
+    signed_from: int | None
+
+    def check(self, row: Any, seq: int, details: Mapping[str, Any], report: _Report) -> None:
+        if self.secret is None or self.signed_from is None or seq < self.signed_from:
+            return
+        tag = details.get(AUTH_FIELD)
+        if tag is None:
+            report.add(seq, f"連番 {seq} に書き手の認証がありません（プラグイン以外が書いたイベントの疑い）")
+            return
+        draft = chain.Draft(row.actor_id, row.actor_dept, row.action, row.target, row.outcome, row.reason_code,
+                            details)
+        if tag != event_tag(self.secret, chain.leaf_body(row.event_id, row.occurred_at, draft)):
+            report.add(seq, f"連番 {seq} の書き手の認証が一致しません（偽造の疑い）")
+
+
 def _walk_sealed(
     conn: sa.Connection, head_seq: int | None, wanted: set[int], seal_first: Mapping[int, _Seal],
-    seal_last: Mapping[int, _Seal], walk: _Walk, report: _Report,
+    seal_last: Mapping[int, _Seal], auth: _Auth, walk: _Walk, report: _Report,
 ) -> None:
     seen_leaf = False
     with closing(_iter_sealed(conn, head_seq)) as rows:  # type: ignore[type-var]  # a generator has close()
@@ -225,7 +247,11 @@ def _walk_sealed(
                 report.add(seq, f"連番 {seq} から始まる封印の直前ハッシュがイベント列と一致しません")
             if seq in seal_last and seal_last[seq].head_hash != row.event_hash:
                 report.add(seq, f"連番 {seq} で終わる封印の先頭ハッシュがイベント列と一致しません（改ざんの疑い）")
-            if details is not None and row.outcome == "ok":
+            if details is not None:
+                try:
+                    auth.check(row, seq, details, report)
+                except Exception as err:
+                    report.add(seq, f"連番 {seq} の書き手の認証を確かめられません（{type(err).__name__}）")
                 _collect(row, seq, details, walk, report)
             walk.checked += 1
             walk.last_seq = seq
@@ -265,13 +291,13 @@ def _record_id(row: Any, details: Mapping[str, Any]) -> int | None:
 
 
 def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk, report: _Report) -> None:
-    """Remember what an ok event says about counters and registrations."""
+    """Remember what an event says about counters (any outcome) and registrations (ok only)."""
     if row.action == "export":
         m = _EXPORT_NO.fullmatch(str(details.get("output_no", "")))
         if m:
             walk.max_output_no = max(walk.max_output_no, int(m.group(1)))
         return
-    if row.action not in CHANGE_ACTIONS:
+    if row.action not in CHANGE_ACTIONS or row.outcome != "ok":
         return
     walk.change_events += 1
     rid = _record_id(row, details)
@@ -362,7 +388,7 @@ def _unsealed(
                 details = json.loads(row.details)
             except (TypeError, ValueError):
                 continue  # reported when it is sealed; an unsealed row is not yet part of the chain
-            if isinstance(details, dict) and row.outcome == "ok":
+            if isinstance(details, dict):
                 _collect(row, None, details, walk, report)
         count = int(conn.execute(
             sa.select(sa.func.count()).select_from(audit_event).where(audit_event.c.sealed == 0)
@@ -414,9 +440,6 @@ def _check_counters(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
     if output is None or output < walk.max_output_no:
         report.add(None, f"出力番号のカウンタ（{output}）が監査証跡の最大の出力番号（{walk.max_output_no}）より小さく、"
                          "出力番号が再利用されるおそれがあります（巻き戻しの疑い）")
-    elif output > walk.max_output_no:
-        report.add(None, f"出力番号のカウンタ（{output}）に対応する出力の記録がありません"
-                         f"（監査証跡の最大 {walk.max_output_no}）")
     change = values.get(CHANGE_COUNTER)
     if change is None or change != walk.change_events:
         report.add(None, f"変更カウンタ（{change}）が監査証跡の変更イベント数（{walk.change_events}）と一致しません")

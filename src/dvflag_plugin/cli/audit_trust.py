@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from ..audit import signing
+from ..config import Settings
 from ..errors import DvflagError
 
 key_option = click.option(
@@ -38,13 +38,22 @@ def _fail(err: DvflagError) -> None:
     sys.exit(2)
 
 
+def env_settings() -> Settings:
+    """The CLI's settings: the audit keys and origin from the environment (as every audited writer needs)."""
+    return Settings(
+        audit_signing_key=os.environ.get("DVFLAG_AUDIT_SIGNING_KEY") or None,
+        audit_verify_key=os.environ.get("DVFLAG_AUDIT_VERIFY_KEY") or None,
+        audit_origin=os.environ.get("DVFLAG_AUDIT_ORIGIN") or signing.DEFAULT_ORIGIN,
+    )
+
+
 def _runtime(url: str | None, signing_key: str | None, verify_key: str | None, origin: str) -> Any:
-    from ..config import Settings
     from ..service.runtime import Runtime
+    from ..storage.transactions import embedded_engine
     from .main import database_url
 
     settings = Settings(audit_signing_key=signing_key, audit_verify_key=verify_key, audit_origin=origin)
-    return Runtime(engine=sa.create_engine(database_url(url)), settings=settings)
+    return Runtime(engine=embedded_engine(database_url(url)), settings=settings)
 
 
 def write_private(path: Path, text: str) -> None:

@@ -34,9 +34,12 @@ url_option = click.option("--url", help="SQLAlchemy URL (default: $DVFLAG_DATABA
 
 
 def _runtime(url: str | None) -> Any:
+    from ..config import Settings
     from ..service.runtime import Runtime
+    from ..storage.transactions import embedded_engine
 
-    return Runtime(engine=sa.create_engine(database_url(url)))
+    # One command, one call: its event is sealed before the process ends.
+    return Runtime(engine=embedded_engine(database_url(url)), settings=Settings(audit_seal_batch=1))
 
 
 def _fail(err: DvflagError) -> None:
@@ -119,46 +122,7 @@ def db_sql(dialect: str, downgrade_: bool, revision_range: str | None) -> None:
 
 @main.group()
 def audit() -> None:
-    """Audit trail: verify and checkpoint."""
-
-
-@audit.command("verify")
-@url_option
-@click.option("--checkpoint", help="SEQ:HASH printed earlier by `dvflag audit checkpoint`")
-def audit_verify(url: str | None, checkpoint: str | None) -> None:
-    """Verify the hash chain; exit 1 and name the first broken sequence number if it is not intact."""
-    from ..audit import chain
-    from ..service.bootstrap import operator_actor
-
-    rt = _runtime(url)
-    point = None
-    if checkpoint:
-        seq_text, _, digest = checkpoint.partition(":")
-        if not seq_text.isdigit() or len(digest) != 64:
-            raise click.BadParameter("SEQ:HASH の形式で指定してください", param_hint="--checkpoint")
-        point = (int(seq_text), digest)
-    with rt.engine.connect() as conn:
-        result = chain.verify(conn, checkpoint=point)
-    rt.audit_alone(
-        operator_actor(), "audit", None, "ok", None,
-        {"op": "verify", "source": "cli", "ok": result.ok, "first_broken_seq": result.first_broken_seq},
-    )
-    click.echo(result.message)
-    if not result.ok:
-        click.echo(f"first_broken_seq={result.first_broken_seq}")
-        sys.exit(1)
-
-
-@audit.command("checkpoint")
-@url_option
-def audit_checkpoint(url: str | None) -> None:
-    """Print the chain head (seq and hash) to keep outside the database."""
-    from ..audit import chain
-
-    rt = _runtime(url)
-    with rt.engine.connect() as conn:
-        head = chain.read_head(conn)
-    click.echo(f"{head.last_seq}:{head.last_hash}")
+    """Audit trail: seal, verify, checkpoint, signing keys."""
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -322,6 +286,22 @@ def _attach_conformance() -> None:
 
 
 _attach_conformance()
+
+
+def _attach_audit_trust(group: click.Group) -> None:
+    from .audit_trust import attach
+
+    attach(group)
+
+
+def _attach_seal() -> None:
+    from .seal import seal_command
+
+    audit.add_command(seal_command)
+
+
+_attach_seal()
+_attach_audit_trust(audit)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,13 +10,15 @@ import sqlalchemy as sa
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
 from ..audit import chain
+from ..audit.checkpoint import Checkpoint, parse_checkpoint
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..storage.schema import audit_event
+from . import audit_trust
 from .runtime import Op
 
 OPS = ("verify", "read", "checkpoint")
-AUDIT_FIELDS = ("op", "from_seq", "limit", "action", "actor_id", "checkpoint_seq", "checkpoint_hash")
+AUDIT_FIELDS = ("op", "from_seq", "limit", "action", "actor_id", "checkpoint", "checkpoint_seq", "checkpoint_hash")
 MAX_READ = 1000
 
 
@@ -42,14 +44,15 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
         return events
     op.require("audit_verify")
     if action == "checkpoint":
-        head = chain.read_head(op.conn)
-        return {"seq": head.last_seq, "hash": head.last_hash}
-    checkpoint = None
-    if p.get("checkpoint_seq") is not None:
-        checkpoint = (
-            v.positive_int(p["checkpoint_seq"], field="checkpoint_seq"),
-            str(v.required(p, "checkpoint_hash")),
-        )
-    result = chain.verify(op.conn, checkpoint=checkpoint)
-    op.details.update(ok=result.ok, checked=result.checked, first_broken_seq=result.first_broken_seq)
+        text, size, head_hash = audit_trust.checkpoint_text(op.rt)
+        op.details.update(size=size, head_hash=head_hash, signed=op.rt.audit_keys.signed)
+        return {"seq": size, "hash": head_hash, "note": text}
+    point: Checkpoint | None = None
+    if p.get("checkpoint") is not None:
+        point = parse_checkpoint(str(p["checkpoint"]))
+    elif p.get("checkpoint_seq") is not None:  # the older form
+        seq = v.positive_int(p["checkpoint_seq"], field="checkpoint_seq")
+        point = parse_checkpoint(f"{seq}:{v.required(p, 'checkpoint_hash')}")
+    result = audit_trust.verify_now(op.rt, point)
+    op.details.update(audit_trust.verify_details(result))
     return result

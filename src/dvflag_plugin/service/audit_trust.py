@@ -14,6 +14,7 @@ from dvflag_hookspecs import Actor, VerifyResult
 from ..audit import chain, signing
 from ..audit import verify as verify_mod
 from ..audit.checkpoint import Checkpoint, format_checkpoint, parse_checkpoint
+from ..errors import DvflagError
 from ..storage.transactions import snapshot
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def run_verify(rt: Runtime, actor: Actor, *, checkpoint_text: str | None, source
     """Parse the checkpoint (a typed error when malformed, audited), verify, audit the verify."""
     try:
         point = parse_checkpoint(checkpoint_text) if checkpoint_text else None
-    except signing.DvflagError as err:
+    except DvflagError as err:
         rt.audit_alone(actor, "audit", None, "error", err.code, {"op": "verify", "source": source})
         raise
     result = verify_now(rt, point)

@@ -37,7 +37,7 @@ def add_user(
             valid_from=valid_from or op.today, valid_to=valid_to, enabled=enabled,
         )
 
-    return rt.run(actor, "users", work)
+    return rt.run(actor, "users", work, writes=True)
 
 
 def modify_user(
@@ -52,4 +52,4 @@ def modify_user(
             op.details["roles"] = sorted(roles)
         return users.modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles, row_version=None)
 
-    return rt.run(actor, "users", work)
+    return rt.run(actor, "users", work, writes=True)

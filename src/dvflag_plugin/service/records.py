@@ -48,8 +48,18 @@ def to_value(row: Any) -> Registration:
     )
 
 
-def _load(op: Op, record_id: int) -> Registration:
-    row = op.conn.execute(_by_id, {"record_id": record_id}).first()
+_by_id_locked = _by_id.with_for_update()
+
+
+def _locking(op: Op) -> bool:
+    """Row locks on what a change touches (SQLite's write transaction already serialises writers)."""
+    return op.conn.dialect.name != "sqlite"
+
+
+def _load(op: Op, record_id: int, *, lock: bool = False) -> Registration:
+    """One registration; ``lock``: hold its row until commit, so that a racing change waits, then sees it."""
+    stmt = _by_id_locked if lock and _locking(op) else _by_id
+    row = op.conn.execute(stmt, {"record_id": record_id}).first()
     if row is None:
         raise NotFoundError(f"レコードID {record_id} の登録は存在しません", code="not_found.record")
     return to_value(row)
@@ -93,8 +103,9 @@ def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]
     )
     if result.rowcount != 1:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
-    op.changed = True
-    return _leaves(op, _load(op, record_id))
+    written = _load(op, record_id)
+    op.changed_number(written.address_no)
+    return _leaves(op, written)
 
 
 def _person(op: Op, address_no: str, p: Mapping[str, Any]) -> tuple[Person, str]:
@@ -157,6 +168,10 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
     dept_name = _dept_name(op, dept_code, p.get("dept_name"))
     op.details["person_source"] = source
     existing = op.conn.execute(_by_person_dept, {"address_no": address_no, "dept_code": dept_code}).first()
+    if existing is not None and _locking(op):
+        # Lock the row found (a record lock; locking a missing key would take gap locks on MariaDB
+        # that make concurrent first registrations deadlock). A new row is guarded by the unique key.
+        existing = op.conn.execute(_by_id_locked, {"record_id": existing.id}).first()
     values = {
         "name": person.name, "sex_code": person.sex_code, "birth_date": person.birth_date,
         "dept_name": dept_name, "input_date": input_date, "release_date": None,
@@ -177,6 +192,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
         op.details.update(record_id=current.record_id, reopened=True)
         return _write(op, current.record_id, current.row_version, values)
     now = op.now.replace(tzinfo=None)
+    result = None
     try:
         with op.conn.begin_nested():
             result = op.conn.execute(
@@ -185,11 +201,13 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
                     **values,
                 )
             )
-    except sa.exc.IntegrityError as err:
-        raise DuplicateError(f"この所属（{dept_code}）は既にこの宛名番号を登録しています") from err
+    except sa.exc.IntegrityError:
+        pass  # raised below, outside the handler: the driver's text (with 氏名) is not chained
+    if result is None:
+        raise DuplicateError(f"この所属（{dept_code}）は既にこの宛名番号を登録しています")
     record_id = inserted_id(result)
     op.details["record_id"] = record_id
-    op.changed = True
+    op.changed_number(address_no)
     return _leaves(op, _load(op, record_id))
 
 
@@ -197,7 +215,7 @@ def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
     record_id = v.positive_int(v.required(p, "record_id"), field="record_id")
     op.target = f"record:{record_id}"
     op.require_role(action)  # role and validity first: an outsider learns nothing about the record
-    current = _load(op, record_id)
+    current = _load(op, record_id, lock=True)
     op.details["dept_code"] = current.dept_code
     op.require(action, current.dept_code)
     _check_version(current, p.get("row_version"))
@@ -266,7 +284,7 @@ def delete(op: Op, params: Mapping[str, Any]) -> dict[str, Any]:
     )
     if result.rowcount != 1:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
-    op.changed = True
+    op.changed_number(current.address_no)
     # The reason is a fixed code, never free text: no personal detail can reach the audit trail.
     op.details.update(
         reason=reason, address_no=current.address_no, record_id=current.record_id, row_version=current.row_version
