@@ -13,7 +13,7 @@ from dvflag_plugin.audit import chain
 from dvflag_plugin.errors import DuplicateError, PermissionDenied
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.plugin import service_of
-from dvflag_plugin.storage.schema import GENESIS_HASH, audit_event, chain_head, registration
+from dvflag_plugin.storage.schema import GENESIS_HASH, audit_event, audit_seal, chain_head, registration
 
 
 def _person(host: MockHost) -> str:
@@ -104,17 +104,20 @@ def test_deleted_event_in_the_middle_is_a_gap(host: MockHost, engine: sa.Engine)
 
 
 def test_truncated_tail_detected_against_a_checkpoint(host: MockHost, engine: sa.Engine) -> None:
+    runtime = service_of(host.pm).runtime
     for _ in range(4):
         host.call("dvflag.status", host.actor("u-kodomo-view1"), address_no=_person(host))
+        runtime.seal()  # one seal per read: the intruder below cuts at a seal boundary
     with engine.connect() as conn:
         head = chain.read_head(conn)
     checkpoint = (head.last_seq, head.last_hash)
     assert _verify(engine, checkpoint).ok  # type: ignore[attr-defined]
-    # An intruder drops the last two events and rewinds the head row consistently.
+    # An intruder drops the last two events and their seals, and rewinds the head row consistently.
     rows = _events(engine)
     keep = rows[-3]
     with engine.begin() as conn:
         conn.execute(sa.delete(audit_event).where(audit_event.c.seq > keep.seq))
+        conn.execute(sa.delete(audit_seal).where(audit_seal.c.first_seq > keep.seq))
         conn.execute(sa.update(chain_head).values(last_seq=keep.seq, last_hash=keep.event_hash))
     assert _verify(engine).ok  # type: ignore[attr-defined]  # without a checkpoint it looks intact
     result = _verify(engine, checkpoint)

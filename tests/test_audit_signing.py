@@ -289,3 +289,102 @@ def test_row_state_reads_a_row_object_and_a_driver_datetime_as_a_date() -> None:
 
     as_row = SimpleNamespace(**{**ROW, "birth_date": datetime(1980, 4, 1)})  # noqa: DTZ001 - a driver's DATE value
     assert row_digest.row_state(as_row) == row_digest.row_state(ROW)
+
+
+# -- wired: the CLI, the host function, startup ------------------------------------------------------
+
+
+def _cli(*args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
+    from click.testing import CliRunner
+
+    from dvflag_plugin.cli.main import main
+
+    result = CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_cli_keygen_signed_checkpoint_and_verify(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from dvflag_plugin.storage.schema import audit_event, audit_seal
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    key = tmp_path / "seal.key"
+    out = _cli("audit", "keygen", "--out", str(key), "--origin", ORIGIN)
+    assert str(signing.public_path_for(key)) in out and oct(key.stat().st_mode & 0o777) == "0o600"
+    assert "既にファイルがあります" in _cli("audit", "keygen", "--out", str(key), "--origin", ORIGIN, code=2)
+    env = {"DVFLAG_AUDIT_SIGNING_KEY": str(key), "DVFLAG_AUDIT_ORIGIN": ORIGIN}
+    _cli("db", "upgrade", "--url", url)
+    for n in range(3):
+        _cli("users", "add", f"u-{n}", "--dept", "D0201", "--role", "viewer", "--url", url, env=env)
+    note = tmp_path / "cp.txt"
+    _cli("audit", "checkpoint", "--url", url, "--out", str(note), env=env)
+    parsed = cp.parse_checkpoint(note.read_text(encoding="utf-8"))
+    verifier = signing.load_verifier(signing.public_path_for(key), ORIGIN)
+    assert (parsed.origin, parsed.size, cp.signature_status(parsed, verifier)) == (ORIGIN, 3, "ok")
+    assert "既にファイルがあります" in _cli("audit", "checkpoint", "--url", url, "--out", str(note), env=env, code=2)
+    # The auditor verifies with the public key only.
+    public_env = {"DVFLAG_AUDIT_VERIFY_KEY": str(signing.public_path_for(key)), "DVFLAG_AUDIT_ORIGIN": ORIGIN}
+    out = _cli("audit", "verify", "--url", url, "--checkpoint", str(note), env={**public_env,
+               "DVFLAG_AUDIT_SIGNING_KEY": ""})
+    assert "正常" in out and "検証済み" in out
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(audit_event.c.action, audit_event.c.details)).all()
+        seals = conn.execute(sa.select(audit_seal.c.signature, audit_seal.c.key_id)).all()
+    reads = [d for a, d in events if a == "audit"]
+    assert any('"op":"checkpoint"' in d for d in reads) and any('"op":"verify"' in d for d in reads)
+    assert seals and all(s.signature and s.key_id == verifier.key_id_hex for s in seals)
+    # A forged checkpoint (size changed, signature kept) is refused.
+    forged = tmp_path / "forged.txt"
+    forged.write_text(note.read_text(encoding="utf-8").replace(f"\n{parsed.size}\n", "\n2\n"), encoding="utf-8")
+    out = _cli("audit", "verify", "--url", url, "--checkpoint", str(forged), env=public_env, code=1)
+    assert "チェックポイントの署名" in out
+    # A malformed checkpoint is a typed error, and the attempt is audited.
+    bad = tmp_path / "bad.txt"
+    bad.write_text("garbage\n", encoding="utf-8")
+    assert "audit.checkpoint" in _cli("audit", "verify", "--url", url, "--checkpoint", str(bad), env=env, code=2)
+    engine.dispose()
+
+
+def test_startup_refuses_an_open_key_file_and_warns_once_without_a_key(
+    engine: object, data: object, clock: object, tmp_path: Path, caplog: pytest.LogCaptureFixture, keyfile: Path
+) -> None:
+    from dvflag_plugin.mockhost import MockHost
+
+    keyfile.chmod(0o644)
+    with pytest.raises(SigningKeyError) as err:
+        MockHost(engine, data=data, clock=clock, settings={"dvflag.audit_signing_key": str(keyfile),  # type: ignore[arg-type]
+                                                             "dvflag.audit_origin": ORIGIN}, migrate=False)
+    assert err.value.code == "audit.signing_key.permissions"
+    with caplog.at_level(logging.WARNING, logger="dvflag"):
+        host = MockHost(engine, data=data, clock=clock, migrate=False)  # type: ignore[arg-type]
+        host.close()
+    assert sum("署名鍵" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_host_function_checkpoint_and_verify_with_a_signed_note(
+    engine: object, data: object, clock: object, tmp_path: Path, keyfile: Path
+) -> None:
+    from dvflag_plugin.plugin import service_of
+    from helpers import make_host
+
+    host = make_host(engine, data, clock, tmp_path,  # type: ignore[arg-type]
+                     {"dvflag.audit_signing_key": str(keyfile), "dvflag.audit_origin": ORIGIN})
+    try:
+        auditor = host.actor("u-kansa-audit1")
+        number = next(p.address_no for p in host.data.people if p.in_master)
+        reg = host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=number)
+        service = service_of(host.pm)
+        point = service.audit(auditor, {"op": "checkpoint"})
+        assert isinstance(point, dict) and cp.parse_checkpoint(point["note"]).size == point["seq"]
+        result = service.audit(auditor, {"op": "verify", "checkpoint": point["note"]})
+        assert (result.ok, result.signature, result.checkpoint) == (True, "verified", "ok")  # type: ignore[union-attr]
+        event = next(e for e in host.masters.audit_copy if e.action == "register")
+        assert len(event.details["row_digest"]) == 64 and event.details["row_version"] == reg.row_version
+        assert len(event.details[signing.AUTH_FIELD]) == 32
+        with pytest.raises(cp.CheckpointError):
+            service.audit(auditor, {"op": "verify", "checkpoint": "not a checkpoint"})
+    finally:
+        host.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -69,22 +70,26 @@ def test_users_bootstrap_is_audited(url: str) -> None:
     assert all(e.action == "users" and e.actor_id.startswith("cli:") for e in events)
 
 
-def test_audit_verify_detects_tampering_and_truncation(url: str) -> None:
+def test_audit_verify_detects_tampering_and_truncation(url: str, tmp_path: Path) -> None:
     run("db", "upgrade", "--url", url)
     for n in range(4):
         run("users", "add", f"u-{n}", "--dept", "D0201", "--role", "viewer", "--url", url)
-    checkpoint = run("audit", "checkpoint", "--url", url).strip()
-    assert re.fullmatch(r"4:[0-9a-f]{64}", checkpoint)
-    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", checkpoint)
+    note = tmp_path / "cp.txt"
+    run("audit", "checkpoint", "--url", url, "--out", str(note))
+    assert oct(note.stat().st_mode & 0o777) == "0o600"
+    origin, size, root = note.read_text(encoding="utf-8").splitlines()  # unsigned: no key configured
+    assert (origin, size) == ("dvflag.local/audit", "4") and len(base64.b64decode(root)) == 32
+    legacy = f"4:{base64.b64decode(root).hex()}"  # the old SEQ:HASH form is still accepted
+    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", str(note))
+    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", legacy)
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # drop the tail (everything after seq 2) and rewind the head
         second = conn.execute(sa.select(audit_event.c.event_hash).where(audit_event.c.seq == 2)).scalar_one()
         conn.execute(sa.delete(audit_event).where(audit_event.c.seq > 2))
         conn.execute(sa.update(chain_head).values(last_seq=2, last_hash=second))
-    assert "正常" in run("audit", "verify", "--url", url)
-    out = run("audit", "verify", "--url", url, "--checkpoint", checkpoint, code=1)
-    # The seal table still records the batches after seq 2, so nothing can be sealed in their place
-    # (the verify above stays queued): the trail ends at 2 and the checkpoint names 4.
+    # The seal table still records the batch up to 4: the rewound head shows without a checkpoint.
+    assert "巻き戻" in run("audit", "verify", "--url", url, code=1)
+    out = run("audit", "verify", "--url", url, "--checkpoint", str(note), code=1)
     assert "切り詰め" in out and "first_broken_seq=3" in out
     with engine.begin() as conn:
         conn.execute(sa.update(audit_event).where(audit_event.c.seq == 1).values(target="user:intruder"))

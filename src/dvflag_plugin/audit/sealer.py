@@ -78,6 +78,13 @@ class _Busy(Exception):
     """Another sealer holds the head: skip this round."""
 
 
+class _NeedsKey(_Busy):
+    """The trail's last seal is signed and this process has no signing key: leave it to one that has."""
+
+
+_last_seal_signature = sa.select(audit_seal.c.signature).order_by(audit_seal.c.first_seq.desc()).limit(1)
+
+
 def _try_lock_head(conn: sa.Connection) -> chain.Head:
     if conn.dialect.name == "sqlite":
         row = conn.execute(_head).one()  # the write lock taken by BEGIN IMMEDIATE is the head lock
@@ -107,6 +114,8 @@ def seal_batch(
 ) -> tuple[Batch, list[AuditEvent]] | None:
     """Seal up to ``batch`` pending events in the caller's transaction; None when nothing is pending."""
     head = _try_lock_head(conn)
+    if signer is None and conn.execute(_last_seal_signature).scalar() is not None:
+        raise _NeedsKey  # an unsigned seal after a signed one would read as a downgrade attack
     rows = conn.execute(_pending, {"batch": batch}).all()
     if not rows:
         return None

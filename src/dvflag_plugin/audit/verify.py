@@ -359,8 +359,9 @@ def _check_seals(
         if why is not None:
             invalid = True
             report.add(seal.first_seq, f"封印（連番 {seal.first_seq}〜{seal.last_seq}）の署名: {why}")
-    if walk.last_seq and (not seals or seals[-1].last_seq != walk.last_seq):
-        report.add(walk.last_seq, f"封印の記録が末尾（連番 {walk.last_seq}）まで届いていません")
+    sealed_to = seals[-1].last_seq if seals else 0
+    if walk.last_seq and sealed_to < walk.last_seq:  # (beyond the head: reported above)
+        report.add(sealed_to + 1, f"連番 {sealed_to + 1}〜{walk.last_seq} を含む封印の記録がありません")
     elif seals and head_hash is not None and seals[-1].head_hash != head_hash:
         report.add(seals[-1].last_seq, "最後の封印の先頭ハッシュが先頭情報と一致しません")
     if verifier is not None and seals and seals[-1].signature is None:

@@ -38,12 +38,13 @@ def _fail(err: DvflagError) -> None:
     sys.exit(2)
 
 
-def env_settings() -> Settings:
+def env_settings(**overrides: Any) -> Settings:
     """The CLI's settings: the audit keys and origin from the environment (as every audited writer needs)."""
     return Settings(
         audit_signing_key=os.environ.get("DVFLAG_AUDIT_SIGNING_KEY") or None,
         audit_verify_key=os.environ.get("DVFLAG_AUDIT_VERIFY_KEY") or None,
         audit_origin=os.environ.get("DVFLAG_AUDIT_ORIGIN") or signing.DEFAULT_ORIGIN,
+        **overrides,
     )
 
 
@@ -52,7 +53,9 @@ def _runtime(url: str | None, signing_key: str | None, verify_key: str | None, o
     from ..storage.transactions import embedded_engine
     from .main import database_url
 
-    settings = Settings(audit_signing_key=signing_key, audit_verify_key=verify_key, audit_origin=origin)
+    settings = Settings(
+        audit_signing_key=signing_key, audit_verify_key=verify_key, audit_origin=origin, audit_seal_batch=1
+    )
     return Runtime(engine=embedded_engine(database_url(url)), settings=settings)
 
 
@@ -62,7 +65,7 @@ def write_private(path: Path, text: str) -> None:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise click.ClickException(f"既にファイルがあります（上書きしません）: {path}") from None
+        raise DvflagError(f"既にファイルがあります（上書きしません）: {path}", code="file.exists") from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
 
@@ -94,14 +97,17 @@ def checkpoint(url: str | None, signing_key: str | None, origin: str, out: Path 
     from ..service.bootstrap import operator_actor
 
     try:
+        if out is not None and (out.exists() or out.is_symlink()):  # before the (audited) read
+            raise DvflagError(f"既にファイルがあります（上書きしません）: {out}", code="file.exists")
         rt = _runtime(url, signing_key, None, origin)
         text = take_checkpoint(rt, operator_actor(), source="cli")
+        if out is not None:
+            write_private(out, text)
     except DvflagError as err:
         _fail(err)
     if out is None:
         click.echo(text, nl=False)
     else:
-        write_private(out, text)
         click.echo(f"チェックポイントを書き出しました: {out}")
 
 

@@ -34,12 +34,13 @@ url_option = click.option("--url", help="SQLAlchemy URL (default: $DVFLAG_DATABA
 
 
 def _runtime(url: str | None) -> Any:
-    from ..config import Settings
     from ..service.runtime import Runtime
     from ..storage.transactions import embedded_engine
 
     # One command, one call: its event is sealed before the process ends.
-    return Runtime(engine=embedded_engine(database_url(url)), settings=Settings(audit_seal_batch=1))
+    from .audit_trust import env_settings
+
+    return Runtime(engine=embedded_engine(database_url(url)), settings=env_settings(audit_seal_batch=1))
 
 
 def _fail(err: DvflagError) -> None:
