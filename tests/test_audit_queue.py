@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import Actor
 from dvflag_plugin.audit import chain, sealer
 from dvflag_plugin.dummydata.model import DummyDataSet
+from dvflag_plugin.errors import ValidationError
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.plugin import service_of
 from dvflag_plugin.storage import counters, migrate
@@ -369,3 +370,24 @@ def test_migration_0004_keeps_a_0003_chain_and_downgrades(backend: str, tmp_path
             migrate.downgrade(engine, "base")
         finally:
             engine.dispose()
+
+
+def test_oversized_input_is_refused_before_any_database_work(host: MockHost, engine: sa.Engine) -> None:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with pytest.raises(ValidationError) as info:
+            host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=_number(host), name="髙" * 10_000_000)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert (info.value.field, info.value.code) == ("name", "invalid.too_long")
+    assert not any("dvf_registration" in s or "dvf_app_user" in s for s in seen), seen
+    last = host.masters.audit_copy[-1]  # refused, audited, without the value
+    assert (last.action, last.outcome, last.reason_code) == ("register", "error", "invalid.too_long")
+    assert "髙" not in json.dumps(dict(last.details), ensure_ascii=False)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(registration)).scalar_one() == 0
