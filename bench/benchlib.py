@@ -9,9 +9,13 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor
+from dvflag_plugin.config import Settings
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.storage import counters
 from dvflag_plugin.storage.schema import registration
+
+PLUGIN_DEFAULTS = {"dvflag.audit_seal_batch": Settings().audit_seal_batch}
+"""The plugin's own sealing default (the mock host seals after every call unless told otherwise)."""
 
 SEED = 20261126
 DAY = date(2026, 11, 26)

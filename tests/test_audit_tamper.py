@@ -228,6 +228,13 @@ def forged_append(conn: sa.Connection, t: Trail) -> None:
     ))
 
 
+def forged_queued_event(conn: sa.Connection, t: Trail) -> None:
+    """A row slipped into the unsealed queue (its leaf hash right); the genuine sealer seals and signs it."""
+    draft = chain.Draft("u-kodomo-view1", "D0201", "export", "export:EXP-20261126-000099", "ok", None,
+                        {"format": "csv", "output_no": "EXP-20261126-000001"})
+    chain.enqueue(conn, draft, now=t.host.clock())
+
+
 def strip_signatures_and_rehash(conn: sa.Connection, t: Trail) -> None:
     conn.execute(sa.update(audit_seal).values(signature=None, key_id=None))
     rewrite_with_rehash(conn, t)
@@ -306,30 +313,48 @@ def registration_add(conn: sa.Connection, t: Trail) -> None:
 
 
 Tamper = Callable[[sa.Connection, Trail], None]
-MATRIX: list[tuple[Tamper, bool]] = [
-    (edit, False), (delete, False), (insert, False), (swap, False), (rewrite_with_rehash, False),
-    (truncate_middle_and_rehash, False), (forged_append, False), (strip_signatures_and_rehash, False),
-    (head_reset, False), (truncate_tail, True), (wipe_trail, False), (wipe_everything, True),
-    (output_counter_reset, False),
-    (change_counter_changed, False), (non_canonical_json, False), (registration_edit, False),
-    (registration_edit_with_version, False), (registration_delete, False), (registration_release, False),
-    (registration_unrelease, False), (registration_add, False),
+MATRIX: list[tuple[Tamper, bool, str]] = [
+    (edit, False, "ハッシュと一致しません"),
+    (delete, False, "欠落しています"),
+    (insert, False, "先頭情報が巻き戻されています"),
+    (swap, False, "ハッシュと一致しません"),
+    (rewrite_with_rehash, False, "署名が一致しません"),
+    (truncate_middle_and_rehash, False, "署名が一致しません"),
+    (forged_append, False, "署名が一致しません"),
+    (forged_queued_event, False, "書き手の認証がありません"),
+    (strip_signatures_and_rehash, False, "署名がありません"),
+    (head_reset, False, "先頭情報が巻き戻されています"),
+    (truncate_tail, True, "切り詰められています"),
+    (wipe_trail, False, "記録のないまま追加されています"),
+    (wipe_everything, True, "切り詰められています"),
+    (output_counter_reset, False, "出力番号が再利用されるおそれ"),
+    (change_counter_changed, False, "変更カウンタ"),
+    (non_canonical_json, False, "正規形の JSON ではありません"),
+    (registration_edit, False, "内容が、監査証跡に記録のないまま変更されています"),
+    (registration_edit_with_version, False, "内容が、監査証跡に記録のないまま変更されています"),
+    (registration_delete, False, "記録のないまま削除されています"),
+    (registration_release, False, "解除日が、監査証跡に記録のないまま変更されています"),
+    (registration_unrelease, False, "解除日が、監査証跡に記録のないまま変更されています"),
+    (registration_add, False, "記録のないまま追加されています"),
 ]
-"""(tamper class, needs the external checkpoint)."""
+"""(tamper class, needs the external checkpoint, what verify must say)."""
 
 
-@pytest.mark.parametrize(("tamper", "needs_checkpoint"), MATRIX, ids=[f.__name__ for f, _ in MATRIX])
+@pytest.mark.parametrize(("tamper", "needs_checkpoint", "says"), MATRIX, ids=[f.__name__ for f, _, _ in MATRIX])
 def test_every_tamper_class_is_detected_with_a_signing_key(
-    trail: Trail, tamper: Tamper, needs_checkpoint: bool
+    trail: Trail, tamper: Tamper, needs_checkpoint: bool, says: str
 ) -> None:
     before = trail.verify(checkpoint=True)
     assert before.ok, before.findings
     assert (before.signature, before.checkpoint) == ("verified", "ok")
     with trail.engine.begin() as conn:
         tamper(conn, trail)
+    if tamper is forged_queued_event:
+        assert service_of(trail.host.pm).runtime.seal().sealed == 1  # type: ignore[union-attr]
     after = trail.verify(checkpoint=needs_checkpoint)
     assert not after.ok, f"{tamper.__name__} not detected"
     assert after.findings and after.message == after.findings[0]
+    assert any(says in f for f in after.findings), after.findings
     if needs_checkpoint:  # the README's statement: without the checkpoint this class passes
         assert trail.verify().ok, f"{tamper.__name__} is caught without a checkpoint: update the matrix and README"
 

@@ -20,6 +20,21 @@ def label(field: str) -> str:
     return field_label(field)
 
 
+MAX_TEXT_INPUT = 1000
+"""No text parameter is longer (氏名: 100 characters of up to 4 code points each); checked first."""
+
+
+def bounded(params: Mapping[str, Any]) -> None:
+    """Refuse an oversized text parameter before any database work (a 10 MB 氏名 costs nothing)."""
+    if not isinstance(params, Mapping):
+        return  # the function's own check names the problem
+    for key, value in params.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT_INPUT:
+            raise ValidationError(
+                str(key), "too_long", f"{label(str(key))}が長すぎます（{MAX_TEXT_INPUT}文字以内で入力してください）"
+            )
+
+
 def check_fields(params: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
     """Refuse unknown fields (never dropped) and turn empty strings into None (Oracle: '' is NULL)."""
     allowed_set = set(allowed)

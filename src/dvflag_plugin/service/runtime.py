@@ -14,7 +14,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -28,7 +28,7 @@ from ..audit.sink import AuditSink
 from ..config import Settings
 from ..errors import DvflagError, PermissionDenied, StorageError, ValidationError
 from ..rules import permissions
-from ..rules.validation import label
+from ..rules.validation import bounded, label
 from ..storage import counters, migrate
 from ..storage.schema import app_user, user_role
 from ..storage.transactions import begin_write, clean, transaction, with_retries
@@ -188,7 +188,7 @@ class Runtime:
 
     def run(
         self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None,
-        via: str | None = None, writes: bool = False,
+        via: str | None = None, writes: bool = False, params: Mapping[str, Any] | None = None,
     ) -> T:
         """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it.
 
@@ -219,6 +219,8 @@ class Runtime:
 
         failure: BaseException | None = None
         try:
+            if params is not None:
+                bounded(params)  # before any database work
             result = clean(lambda: with_retries(attempt))
         except DvflagError as err:
             outcome: chain.Outcome = "denied" if isinstance(err, PermissionDenied) else "error"
@@ -339,5 +341,10 @@ class Runtime:
                 _log.exception("dvflag: the host's dvflag_audit_event failed (seq %s)", event.seq)
 
     def close(self) -> None:
-        """Release the plugin's own resources (the audit file); the host's engine is left alone."""
+        """Seal what this process queued (if the sealer is free), then release the audit file.
+
+        The host's engine is left alone.
+        """
+        if self._pending:
+            self.seal()
         self.sink.close()
