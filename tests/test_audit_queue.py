@@ -345,8 +345,8 @@ def test_migration_0004_keeps_a_0003_chain_and_downgrades(backend: str, tmp_path
                         "INSERT INTO dvf_audit_event (seq, event_id, occurred_at, actor_id, actor_dept, action, "
                         "target, outcome, reason_code, details, prev_hash, event_hash) VALUES (:s, :e, :o, 'old', "
                         "'D0102', 'notices', NULL, 'ok', NULL, :d, :p, :h)"
-                    ), {"s": seq, "e": f"e-{seq}", "o": when.replace(tzinfo=None), "d": json.dumps({"count": seq}),
-                        "p": prev, "h": digest})  # fmt: skip
+                    ), {"s": seq, "e": f"e-{seq}", "o": when.replace(tzinfo=None),
+                        "d": chain.canonical_json({"count": seq}), "p": prev, "h": digest})  # fmt: skip
                     prev = digest
                 conn.execute(sa.text("UPDATE dvf_chain_head SET last_seq = 3, last_hash = :h, change_no = 4, "
                                      "output_no = 7"), {"h": prev})  # fmt: skip

@@ -199,9 +199,10 @@ def unsealed_overdue(conn: sa.Connection, *, now: datetime, max_age_s: float) ->
 
 
 def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
-    """Thin re-export of ``audit.verify.verify`` (no keys; an optional ``(seq, hash)`` checkpoint)."""
+    """The trail alone, through ``audit.verify.verify`` (no keys, no registry replay; an optional
+    ``(seq, hash)`` checkpoint). ``dvflag audit verify`` and ``dvflag.audit`` run the full verify."""
     from .checkpoint import Checkpoint
     from .verify import verify as full_verify
 
     point = Checkpoint(None, checkpoint[0], checkpoint[1], legacy=True) if checkpoint is not None else None
-    return full_verify(conn, checkpoint=point)
+    return full_verify(conn, checkpoint=point, replay=False)
