@@ -372,7 +372,7 @@ def configured_keys(
         )
     if announce and signer is None:
         _log.warning(
-            "dvflag: 監査証跡の署名鍵（dvflag.audit_signing_key）が設定されていません。封印は署名されず、"
+            "dvflag: 監査証跡の署名鍵（dvflag.audit_signing_key）が設定されていません。封緘は署名されず、"
             "検証結果は「署名なし」となります / audit seals are unsigned (no signing key configured)"
         )
     return AuditKeys(name, signer, verifier)

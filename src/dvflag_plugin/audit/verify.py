@@ -189,13 +189,13 @@ def _seals(conn: sa.Connection, report: _Report) -> list[_Seal]:
     try:
         rows = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).all()
     except Exception as err:
-        report.add(None, f"封印の記録を読み取れません（{type(err).__name__}）")
+        report.add(None, f"封緘の記録を読み取れません（{type(err).__name__}）")
         return out
     for row in rows:
         first, last = _int(row.first_seq), _int(row.last_seq)
         prev, head = _text(row.prev_hash), _text(row.head_hash)
         if first is None or last is None or prev is None or head is None:
-            report.add(first, f"封印の記録（ID {row.id}）が不正です")
+            report.add(first, f"封緘の記録（ID {row.id}）が不正です")
             continue
         out.append(_Seal(first, last, prev, head, _text(row.signature), _text(row.key_id)))
     return out
@@ -250,9 +250,9 @@ def _walk_sealed(
             seen_leaf = seen_leaf or row.leaf_hash is not None
             details = _check_event(row, seq, report)
             if seq in seal_first and seal_first[seq].prev_hash != row.prev_hash:
-                report.add(seq, f"連番 {seq} から始まる封印の直前ハッシュがイベント列と一致しません")
+                report.add(seq, f"連番 {seq} から始まる封緘の直前ハッシュがイベント列と一致しません")
             if seq in seal_last and seal_last[seq].head_hash != row.event_hash:
-                report.add(seq, f"連番 {seq} で終わる封印の先頭ハッシュがイベント列と一致しません（改ざんの疑い）")
+                report.add(seq, f"連番 {seq} で終わる封緘の先頭ハッシュがイベント列と一致しません（改ざんの疑い）")
             if details is not None:
                 try:
                     auth.check(row, seq, details, report)
@@ -333,7 +333,7 @@ def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> 
         report.add(head_seq + 1, f"先頭より後のイベントを確認できません（{type(err).__name__}）")
         return
     if beyond:
-        report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後に封印済みのイベントが {beyond} 件あります"
+        report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後に封緘済みのイベントが {beyond} 件あります"
                                  "（先頭情報が巻き戻されています）")
 
 
@@ -347,11 +347,11 @@ def _check_seals(
     for seal in seals:
         if seal.first_seq != expected_first:
             report.add(min(seal.first_seq, expected_first),
-                       f"封印の範囲が連続していません（連番 {expected_first} のはずが {seal.first_seq} から）")
+                       f"封緘の範囲が連続していません（連番 {expected_first} のはずが {seal.first_seq} から）")
         if seal.prev_hash != prev_head:
-            report.add(seal.first_seq, f"連番 {seal.first_seq} からの封印が前の封印とつながっていません")
+            report.add(seal.first_seq, f"連番 {seal.first_seq} からの封緘が前の封緘とつながっていません")
         if head_seq is not None and seal.last_seq > head_seq:
-            report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後の封印（{seal.first_seq}〜{seal.last_seq}）が"
+            report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後の封緘（{seal.first_seq}〜{seal.last_seq}）が"
                                      "あります（先頭情報が巻き戻されています）")
         expected_first, prev_head = seal.last_seq + 1, seal.head_hash
         if verifier is None:
@@ -364,15 +364,15 @@ def _check_seals(
                           last_seq=seal.last_seq, head_hash=seal.head_hash, prev_head_hash=seal.prev_hash)
         if why is not None:
             invalid = True
-            report.add(seal.first_seq, f"封印（連番 {seal.first_seq}〜{seal.last_seq}）の署名: {why}")
+            report.add(seal.first_seq, f"封緘（連番 {seal.first_seq}〜{seal.last_seq}）の署名: {why}")
     sealed_to = seals[-1].last_seq if seals else 0
     if walk.last_seq and sealed_to < walk.last_seq:  # (beyond the head: reported above)
-        report.add(sealed_to + 1, f"連番 {sealed_to + 1}〜{walk.last_seq} を含む封印の記録がありません")
+        report.add(sealed_to + 1, f"連番 {sealed_to + 1}〜{walk.last_seq} を含む封緘の記録がありません")
     elif seals and head_hash is not None and seals[-1].head_hash != head_hash:
-        report.add(seals[-1].last_seq, "最後の封印の先頭ハッシュが先頭情報と一致しません")
+        report.add(seals[-1].last_seq, "最後の封緘の先頭ハッシュが先頭情報と一致しません")
     if verifier is not None and seals and seals[-1].signature is None:
         invalid = True
-        report.add(seals[-1].first_seq, f"最後の封印（連番 {seals[-1].first_seq}〜）に署名がありません")
+        report.add(seals[-1].first_seq, f"最後の封緘（連番 {seals[-1].first_seq}〜）に署名がありません")
     if invalid:
         return "invalid"
     if verifier is not None and signed_seen:
@@ -403,11 +403,11 @@ def _unsealed(
         if now is not None and max_age_s is not None:
             overdue, oldest = chain.unsealed_overdue(conn, now=now, max_age_s=max_age_s)
             if overdue:
-                report.add(None, f"封印されていないイベントが {overdue} 件、許容時間（{max_age_s:g} 秒）を超えています"
+                report.add(None, f"封緘されていないイベントが {overdue} 件、許容時間（{max_age_s:g} 秒）を超えています"
                                  f"（最古 {oldest}）")
         return count
     except Exception as err:
-        report.add(None, f"未封印のイベントを確認できません（{type(err).__name__}）")
+        report.add(None, f"未封緘のイベントを確認できません（{type(err).__name__}）")
         return 0
 
 
