@@ -388,3 +388,25 @@ def test_host_function_checkpoint_and_verify_with_a_signed_note(
             service.audit(auditor, {"op": "verify", "checkpoint": "not a checkpoint"})
     finally:
         host.close()
+
+
+def test_a_key_configured_later_signs_from_the_next_read_on(
+    engine: object, data: object, clock: object, tmp_path: Path, keyfile: Path
+) -> None:
+    from dvflag_plugin.mockhost import MockHost
+    from dvflag_plugin.plugin import service_of
+    from helpers import make_host
+
+    before = make_host(engine, data, clock, tmp_path)  # type: ignore[arg-type]  # no key yet
+    before.call("dvflag.status", before.actor("u-kodomo-view1"), address_no="000000000000001")
+    service_of(before.pm).runtime.seal()
+    before.close()
+    host = MockHost(engine, data=data, clock=clock, migrate=False,  # type: ignore[arg-type]
+                    settings={"dvflag.audit_signing_key": str(keyfile), "dvflag.audit_origin": ORIGIN})
+    try:
+        result = service_of(host.pm).audit(host.actor("u-kansa-audit1"), {"op": "verify"})
+        assert (result.ok, result.signature) == (True, "verified")  # type: ignore[union-attr]
+        marker = next(e for e in host.masters.audit_copy if e.details.get("op") == "key_in_use")
+        assert marker.details["key_id"] == signing.load_signer(keyfile, ORIGIN).verifier.key_id_hex
+    finally:
+        host.close()

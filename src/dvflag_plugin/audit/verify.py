@@ -279,7 +279,13 @@ def _check_event(row: Any, seq: int, report: _Report) -> dict[str, Any] | None:
     if chain.canonical_json(details) != row.details:
         report.add(seq, f"連番 {seq} の details が正規形の JSON ではありません（改ざんの疑い）")
     try:
-        leaf, digest = chain.expected_hash(row.prev_hash, row)
+        if row.leaf_hash is None:  # sealed before 0004: its hash covers the body with its seq
+            leaf, digest = chain.expected_hash(row.prev_hash, row)
+        else:  # the details already parsed: one serialisation for the leaf
+            draft = chain.Draft(row.actor_id, row.actor_dept, row.action, row.target, row.outcome,
+                                row.reason_code, details)
+            leaf = chain.leaf_hash(chain.leaf_body(row.event_id, row.occurred_at, draft))
+            digest = chain.link_hash(row.prev_hash, seq, leaf)
     except Exception as err:
         report.add(seq, f"連番 {seq} の内容を読み取れません（{type(err).__name__}）")
         return None

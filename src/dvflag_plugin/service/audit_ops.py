@@ -44,7 +44,7 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
         return events
     op.require("audit_verify")
     if action == "checkpoint":
-        text, size, head_hash = audit_trust.checkpoint_text(op.rt)
+        text, size, head_hash = audit_trust.checkpoint_text(op.rt, op.actor)
         op.details.update(size=size, head_hash=head_hash, signed=op.rt.audit_keys.signed)
         return {"seq": size, "hash": head_hash, "note": text}
     point: Checkpoint | None = None
@@ -53,6 +53,6 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
     elif p.get("checkpoint_seq") is not None:  # the older form
         seq = v.positive_int(p["checkpoint_seq"], field="checkpoint_seq")
         point = parse_checkpoint(f"{seq}:{v.required(p, 'checkpoint_hash')}")
-    result = audit_trust.verify_now(op.rt, point)
+    result = audit_trust.verify_now(op.rt, point, op.actor)
     op.details.update(audit_trust.verify_details(result))
     return result

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from dvflag_hookspecs import Actor, VerifyResult
 
 from ..audit import chain, signing
 from ..audit import verify as verify_mod
 from ..audit.checkpoint import Checkpoint, format_checkpoint, parse_checkpoint
 from ..errors import DvflagError
+from ..storage.schema import audit_event, audit_seal
 from ..storage.transactions import snapshot
 
 if TYPE_CHECKING:
@@ -37,9 +40,31 @@ def seal_signer(keys: signing.AuditKeys) -> Callable[[Batch], tuple[str, str] | 
     return sign
 
 
-def checkpoint_text(rt: Runtime) -> tuple[str, int, str]:
-    """Seal what is queued, then the checkpoint of the sealed head: (text, size, head hash)."""
+_last_seal = sa.select(audit_seal.c.signature).order_by(audit_seal.c.first_seq.desc()).limit(1)
+
+
+def seal_signed(rt: Runtime, actor: Actor | None) -> None:
+    """Seal what is queued; with a key whose first signature is still to come, make one now.
+
+    A trail sealed before the key was configured ends in an unsigned seal, which verify with the key
+    must refuse (it looks like stripped signatures). The first read after the key arrives records the
+    key id in an event of its own, so that the head is under a signed seal at once.
+    """
     rt.seal()
+    signer = rt.audit_keys.signer
+    if signer is None or actor is None:
+        return
+    with snapshot(rt.engine) as conn:
+        pending = conn.execute(sa.select(audit_event.c.id).where(audit_event.c.sealed == 0).limit(1)).first()
+        last = conn.execute(_last_seal).first()
+    if pending is None and last is not None and last.signature is None:
+        rt.audit_alone(actor, "audit", None, "ok", None, {"op": "key_in_use", "key_id": signer.verifier.key_id_hex})
+        rt.seal()
+
+
+def checkpoint_text(rt: Runtime, actor: Actor | None = None) -> tuple[str, int, str]:
+    """Seal what is queued, then the checkpoint of the sealed head: (text, size, head hash)."""
+    seal_signed(rt, actor)
     with snapshot(rt.engine) as conn:
         head = chain.read_head(conn)
     keys = rt.audit_keys
@@ -48,7 +73,7 @@ def checkpoint_text(rt: Runtime) -> tuple[str, int, str]:
 
 def take_checkpoint(rt: Runtime, actor: Actor, *, source: str) -> str:
     """A checkpoint for an auditor to keep elsewhere; the read is audited."""
-    text, size, head_hash = checkpoint_text(rt)
+    text, size, head_hash = checkpoint_text(rt, actor)
     rt.audit_alone(
         actor, "audit", None, "ok", None,
         {"op": "checkpoint", "source": source, "size": size, "head_hash": head_hash, "signed": rt.audit_keys.signed},
@@ -56,9 +81,9 @@ def take_checkpoint(rt: Runtime, actor: Actor, *, source: str) -> str:
     return text
 
 
-def verify_now(rt: Runtime, checkpoint: Checkpoint | None) -> VerifyResult:
+def verify_now(rt: Runtime, checkpoint: Checkpoint | None, actor: Actor | None = None) -> VerifyResult:
     """Seal what is queued, then verify everything in one snapshot."""
-    rt.seal()
+    seal_signed(rt, actor)
     with snapshot(rt.engine) as conn:
         return verify_mod.verify(
             conn, keys=rt.audit_keys, checkpoint=checkpoint, now=rt.now(),
@@ -81,6 +106,6 @@ def run_verify(rt: Runtime, actor: Actor, *, checkpoint_text: str | None, source
     except DvflagError as err:
         rt.audit_alone(actor, "audit", None, "error", err.code, {"op": "verify", "source": source})
         raise
-    result = verify_now(rt, point)
+    result = verify_now(rt, point, actor)
     rt.audit_alone(actor, "audit", None, "ok", None, {"op": "verify", "source": source, **verify_details(result)})
     return result
