@@ -32,7 +32,7 @@ from benchlib import DAY, PLUGIN_DEFAULTS, SEED, load_flagged, percentile
 from dvflag_hookspecs import Actor
 from dvflag_plugin.audit import chain, sealer
 from dvflag_plugin.dummydata.generator import iter_address_numbers
-from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.storage import migrate
 from dvflag_plugin.storage.schema import audit_event, chain_head
 from dvflag_plugin.storage.transactions import embedded_engine
@@ -56,7 +56,8 @@ FLOOR_INSERT = (
 
 def _host(engine: sa.Engine, tmp: str, name: str) -> MockHost:
     settings = {**PLUGIN_DEFAULTS, "dvflag.audit_log_path": str(Path(tmp) / f"{name}.jsonl")}
-    return MockHost(engine, clock=MutableClock(DAY), migrate=False, settings=settings)
+    # The real clock: the sealing backlog's age is measured against it.
+    return MockHost(engine, clock=lambda: datetime.now(UTC), migrate=False, settings=settings)  # type: ignore[arg-type]
 
 
 # -- workers (forked children: their own engine and host) ---------------------------------------
@@ -171,6 +172,8 @@ def latency(backend: str, rows: int, events: int, seconds: float) -> None:
         print(f"\n== {backend}: caution latency from another process ({time.strftime('%Y-%m-%d %H:%M')})")
         alone = _run(caution_loop, (url, tmp, lookups, seconds), 1)
         print(f"  floor, nothing else running:        {_lat(alone)}")
+        busy = _beside(lambda: _spin(seconds * 2), url, tmp, lookups)
+        print(f"  floor, beside a CPU-bound loop with no database work ({seconds * 2:.0f} s): {_lat(busy)}")
 
         supervisor = host.actor("u-soumu-super1")
         took: dict[str, float] = {}
@@ -199,6 +202,13 @@ def latency(backend: str, rows: int, events: int, seconds: float) -> None:
               f" {_lat(beside)}")  # fmt: skip
         host.close()
         engine.dispose()
+
+
+def _spin(seconds: float) -> None:
+    """Burn one CPU for ``seconds``: what the machine alone does to a caution's latency."""
+    end, x = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        x = hashlib.sha256(str(x).encode()).digest()[0]
 
 
 def _beside(work: Any, url: str, tmp: str, lookups: list[str]) -> list[dict[str, Any]]:

@@ -159,10 +159,15 @@ def seal(
     max_batches: int | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     signer: Signer | None = None,
+    read_head: bool = True,
 ) -> SealResult:
-    """Seal pending events batch by batch until none is left (or ``max_batches``); skip when busy."""
+    """Seal pending events batch by batch until none is left (or ``max_batches``); skip when busy.
+
+    ``read_head=False`` saves a query when nothing was sealed (head fields then read -1 and "").
+    """
     sealed: list[AuditEvent] = []
     batches, busy = 0, False
+    last: Batch | None = None
     while max_batches is None or batches < max_batches:
         try:
             with engine.connect() as raw:
@@ -181,11 +186,17 @@ def seal(
         if done is None:
             break
         batches += 1
+        last = done[0]
         sealed.extend(done[1])
         if done[0].last_seq - done[0].first_seq + 1 < batch:
             break
-    with engine.connect() as conn:
-        head = chain.read_head(conn)
+    if last is not None:
+        head = chain.Head(last.last_seq, last.head_hash)
+    elif read_head:
+        with engine.connect() as conn:
+            head = chain.read_head(conn)
+    else:
+        head = chain.Head(-1, "")
     return SealResult(len(sealed), batches, busy, head.last_seq, head.last_hash, tuple(sealed))
 
 

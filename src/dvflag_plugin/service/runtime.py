@@ -291,9 +291,9 @@ class Runtime:
                 or time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
             )
         if due:
-            self.seal(max_batches=1)
+            self.seal(max_batches=1, opportunistic=True)
 
-    def seal(self, *, max_batches: int | None = None) -> sealer.SealResult | None:
+    def seal(self, *, max_batches: int | None = None, opportunistic: bool = False) -> sealer.SealResult | None:
         """Seal queued events now (try-lock: returns at once when another sealer is busy).
 
         Publishes each event this call sealed (JSON line, host copy). A failure is logged by type
@@ -305,7 +305,7 @@ class Runtime:
             result = clean(
                 lambda: sealer.seal(
                     self.engine, batch=sealer.DEFAULT_BATCH, max_batches=max_batches,
-                    now=self.now, signer=self.signer,
+                    now=self.now, signer=self.signer, read_head=not opportunistic,
                 )
             )
         except StorageError:
@@ -314,9 +314,10 @@ class Runtime:
             return None
         finally:
             self._sealing.release()
-        if not result.busy:
-            with self._seal_lock:
-                self._pending = 0
+        with self._seal_lock:
+            # Busy: another sealer is at work and takes what is pending, ours included; trying
+            # again on every call would only add round trips. The next batch or age retries.
+            self._pending = 0
         for event in result.events:
             self._published(event)
         return result
