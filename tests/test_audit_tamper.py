@@ -408,3 +408,42 @@ def test_verify_reports_garbage_in_any_column_and_never_crashes(
             pytest.fail(f"setup: {table.name}.{column} refused {value!r}")
     result = trail.verify()
     assert not result.ok and result.findings
+
+
+def test_full_verify_reads_one_snapshot_while_changes_and_cautions_commit(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change, a caution and a seal committed after verify walked the events, before it reads the
+    counters and the registry, are not reported: every read sees the snapshot of the first one."""
+    from dvflag_plugin.audit import verify as verify_mod
+    from dvflag_plugin.storage.transactions import snapshot
+
+    rt = service_of(trail.host.pm).runtime
+    registrar = trail.host.actor("u-kodomo-reg1")
+    check_counters = verify_mod._check_counters
+
+    def meanwhile(*args: Any) -> None:
+        with trail.engine.connect() as other:
+            version = other.execute(sa.select(registration.c.row_version)
+                                    .where(registration.c.id == trail.record_ids[0])).scalar_one()
+        reg = trail.host.call("dvflag.update", registrar, record_id=trail.record_ids[0], row_version=version,
+                              sex_code=9 if version % 2 else 0)
+        trail.host.notices(trail.host.actor("u-zeimu-view1"), [reg.address_no])
+        rt.seal()
+        check_counters(*args)
+
+    monkeypatch.setattr(verify_mod, "_check_counters", meanwhile)
+    with snapshot(trail.engine) as conn:
+        head = chain.read_head(conn)
+        result = verify_mod.verify(conn, keys=rt.audit_keys, digest_secret=rt.audit_keys.digest_secret)
+    assert result.ok, result.findings
+    assert (result.head_seq, result.signature) == (head.last_seq, "verified")
+    monkeypatch.undo()
+    assert trail.verify().ok  # the next snapshot sees the change with its event
+    with trail.engine.connect() as conn:  # and without a snapshot the same interleaving is a false report
+        monkeypatch.setattr(verify_mod, "_check_counters", meanwhile)
+        conn.execute(sa.text("SELECT 1"))
+        conn.commit()
+        torn = verify_mod.verify(conn.execution_options(isolation_level="AUTOCOMMIT"), keys=rt.audit_keys,
+                                 digest_secret=rt.audit_keys.digest_secret)
+    assert not torn.ok
