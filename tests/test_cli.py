@@ -100,3 +100,26 @@ def test_demo_runs_and_verifies(tmp_path: Path) -> None:
     out = run("demo", "--url", f"sqlite:///{tmp_path / 'demo.sqlite3'}", "--master-size", "20000")
     assert "税務課" in out and "監査証跡は正常です" in out and "他の所属（2件）" in out
     assert out.count("ハッシュ一致") == 3 and "不一致" not in out and "住登外" in out
+
+
+def test_audit_seal_seals_what_calls_queued(url: str) -> None:
+    from dvflag_plugin.audit import chain
+    from dvflag_plugin.config import Settings
+    from dvflag_plugin.service.bootstrap import operator_actor
+    from dvflag_plugin.service.runtime import Runtime
+    from dvflag_plugin.storage.transactions import embedded_engine
+
+    run("db", "upgrade", "--url", url)
+    engine = embedded_engine(url)
+    rt = Runtime(engine=engine, settings=Settings(audit_seal_batch=100, audit_seal_interval_s=3600))
+    for _ in range(3):
+        rt.audit_alone(operator_actor(), "audit", None, "ok", None, {"op": "read"})
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 3
+    out = run("audit", "seal", "--url", url)
+    assert "封緘しました: 3 件" in out and re.search(r"先頭 3:[0-9a-f]{64}", out)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 0
+        assert chain.verify(conn).ok
+    rt.sink.close()
+    engine.dispose()
