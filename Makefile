@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench sql clean fonts browser serve
+.PHONY: demo test lint typecheck bench sql clean fonts browser serve fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP) fonts browser
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# More SIGKILL crash rounds and sealer races than `make test` runs (DVFLAG_CRASH_KILLS, default 100).
+fuzz: $(STAMP)
+	DVFLAG_CRASH_KILLS=$${DVFLAG_CRASH_KILLS:-100} $(BIN)/python -m pytest -q tests/test_crash.py tests/test_audit_queue.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations

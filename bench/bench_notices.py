@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-from benchlib import DAY, SEED, batch, load_flagged, percentile
+from benchlib import DAY, PLUGIN_DEFAULTS, SEED, batch, load_flagged, percentile
 
 from dvflag_hookspecs import Actor
 from dvflag_plugin.dummydata.generator import flagged_sample, iter_address_numbers
 from dvflag_plugin.mockhost import MockHost
+from dvflag_plugin.storage.transactions import embedded_engine
 
 FLOOR_SELECT = (
     "SELECT 1 FROM dvf_registration WHERE address_no = ? AND input_date <= ?"
@@ -69,8 +69,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
-        engine = sa.create_engine(f"sqlite:///{path}")
-        host = MockHost(engine, settings={"dvflag.audit_log_path": str(Path(tmp) / "audit.jsonl")})
+        engine = embedded_engine(f"sqlite:///{path}")  # WAL + busy timeout; the floor shares the file
+        host = MockHost(engine, settings={**PLUGIN_DEFAULTS, "dvflag.audit_log_path": str(Path(tmp) / "audit.jsonl")})
         actor = Actor("u-zeimu-view1", "D0102")
         master = list(iter_address_numbers(args.batch, seed=SEED))
         flagged = flagged_sample(args.batch, 1000, seed=SEED)

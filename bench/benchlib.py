@@ -9,15 +9,20 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor
+from dvflag_plugin.config import Settings
 from dvflag_plugin.mockhost import MockHost
-from dvflag_plugin.storage.schema import chain_head, registration
+from dvflag_plugin.storage import counters
+from dvflag_plugin.storage.schema import registration
+
+PLUGIN_DEFAULTS = {"dvflag.audit_seal_batch": Settings().audit_seal_batch}
+"""The plugin's own sealing default (the mock host seals after every call unless told otherwise)."""
 
 SEED = 20261126
 DAY = date(2026, 11, 26)
 
 
 def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
-    """Benchmark set-up: bulk-insert active registrations (Core executemany) and bump change_no."""
+    """Benchmark set-up: bulk-insert active registrations (Core executemany) and count a change."""
     stamp = datetime(2026, 1, 5, 3, 0, tzinfo=UTC).replace(tzinfo=None)  # naive UTC, as stored
     common = {
         "name": "ダミー\u3000太郎", "sex_code": 1, "birth_date": date(1990, 1, 1), "dept_code": "D0201",
@@ -29,7 +34,7 @@ def load_flagged(engine: sa.Engine, numbers: list[str]) -> None:
         for start in range(0, len(numbers), 50_000):
             chunk = numbers[start : start + 50_000]
             conn.execute(sa.insert(registration), [{**common, "address_no": n} for n in chunk])
-        conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
+        counters.record_changes(conn, [None], now=datetime.now(UTC))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from dvflag_plugin.dummydata.loader import load_small
 from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.storage.transactions import embedded_engine
 from dvflag_plugin.testing import backends
 
 pytest_plugins = ("pytester",)
@@ -42,7 +43,7 @@ def backend_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     except backends.BackendUnavailable as err:
         _unavailable[name] = str(err)
         _skip_or_fail(name, str(err))
-    engine = sa.create_engine(url)
+    engine = embedded_engine(url)  # SQLite: WAL and a busy timeout, as the embedded default runs
     try:
         from dvflag_plugin.storage import migrate
 

@@ -27,7 +27,8 @@ from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import DvflagError, PermissionDenied
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.service import users as users_service
-from dvflag_plugin.storage.schema import app_user, chain_head, registration, user_role
+from dvflag_plugin.storage import counters
+from dvflag_plugin.storage.schema import app_user, registration, user_role
 from dvflag_plugin.storage.transactions import transaction
 
 STATE_TABLES = (registration, app_user, user_role)
@@ -96,7 +97,7 @@ def seed_registrations(host: MockHost, rows: Iterable[Row]) -> dict[tuple[str, s
             )
             ids[(row.address_no, row.dept_code)] = int(result.inserted_primary_key[0])
         # Tell the runtime's cached set of held numbers that the table moved.
-        conn.execute(sa.update(chain_head).values(change_no=chain_head.c.change_no + 1))
+        counters.record_changes(conn, [None], now=host.clock())
     return ids
 
 

@@ -13,7 +13,7 @@ from dvflag_plugin.audit import chain
 from dvflag_plugin.errors import DuplicateError, PermissionDenied
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.plugin import service_of
-from dvflag_plugin.storage.schema import GENESIS_HASH, audit_event, chain_head, registration
+from dvflag_plugin.storage.schema import GENESIS_HASH, audit_event, audit_seal, chain_head, registration
 
 
 def _person(host: MockHost) -> str:
@@ -37,11 +37,15 @@ def test_links_are_sha256_of_previous_hash_and_canonical_json(host: MockHost, en
     for before, row in itertools.pairwise(rows):
         assert row.prev_hash == before.event_hash
     last = chain.row_to_event(rows[-1])
-    body = chain.event_body(last.seq, last.event_id, last.occurred_at, last)
     import hashlib
 
-    expected = hashlib.sha256((last.prev_hash + chain.canonical_json(body)).encode()).hexdigest()
+    body = {k: v for k, v in chain.event_body(last.seq, last.event_id, last.occurred_at, last).items() if k != "seq"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    leaf = hashlib.sha256(text.encode()).hexdigest()
+    assert rows[-1].leaf_hash == leaf  # computed when the event was queued
+    expected = hashlib.sha256((last.prev_hash + f'{{"leaf":"{leaf}","seq":{last.seq}}}').encode()).hexdigest()
     assert last.hash == expected
+    assert all(r.sealed == 1 for r in rows)
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
 
 
@@ -100,17 +104,20 @@ def test_deleted_event_in_the_middle_is_a_gap(host: MockHost, engine: sa.Engine)
 
 
 def test_truncated_tail_detected_against_a_checkpoint(host: MockHost, engine: sa.Engine) -> None:
+    runtime = service_of(host.pm).runtime
     for _ in range(4):
         host.call("dvflag.status", host.actor("u-kodomo-view1"), address_no=_person(host))
+        runtime.seal()  # one seal per read: the intruder below cuts at a seal boundary
     with engine.connect() as conn:
         head = chain.read_head(conn)
     checkpoint = (head.last_seq, head.last_hash)
     assert _verify(engine, checkpoint).ok  # type: ignore[attr-defined]
-    # An intruder drops the last two events and rewinds the head row consistently.
+    # An intruder drops the last two events and their seals, and rewinds the head row consistently.
     rows = _events(engine)
     keep = rows[-3]
     with engine.begin() as conn:
         conn.execute(sa.delete(audit_event).where(audit_event.c.seq > keep.seq))
+        conn.execute(sa.delete(audit_seal).where(audit_seal.c.first_seq > keep.seq))
         conn.execute(sa.update(chain_head).values(last_seq=keep.seq, last_hash=keep.event_hash))
     assert _verify(engine).ok  # type: ignore[attr-defined]  # without a checkpoint it looks intact
     result = _verify(engine, checkpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -26,8 +27,8 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_db_upgrade_current_and_downgrade(url: str) -> None:
-    assert "schema revision: 0003" in run("db", "upgrade", "--url", url)
-    assert run("db", "current", "--url", url).strip() == "0003"
+    assert "スキーマ版: 0004" in run("db", "upgrade", "--url", url)
+    assert run("db", "current", "--url", url).strip() == "0004"
     run("db", "downgrade", "--url", url, "base", "--yes")
     assert sa.inspect(sa.create_engine(url)).get_table_names() == ["dvf_alembic_version"]
 
@@ -88,21 +89,27 @@ def test_audit_checkpoint_leaves_an_event(url: str) -> None:
     assert last.actor_id.startswith("cli:") and json.loads(last.details)["op"] == "checkpoint"
 
 
-def test_audit_verify_detects_tampering_and_truncation(url: str) -> None:
+def test_audit_verify_detects_tampering_and_truncation(url: str, tmp_path: Path) -> None:
     run("db", "upgrade", "--url", url)
     for n in range(4):
         run("users", "add", f"u-{n}", "--dept", "D0201", "--role", "viewer", "--url", url)
-    checkpoint = run("audit", "checkpoint", "--url", url).strip()
-    assert re.fullmatch(r"4:[0-9a-f]{64}", checkpoint)
-    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", checkpoint)
+    note = tmp_path / "cp.txt"
+    run("audit", "checkpoint", "--url", url, "--out", str(note))
+    assert oct(note.stat().st_mode & 0o777) == "0o600"
+    origin, size, root = note.read_text(encoding="utf-8").splitlines()  # unsigned: no key configured
+    assert (origin, size) == ("dvflag.local/audit", "4") and len(base64.b64decode(root)) == 32
+    legacy = f"4:{base64.b64decode(root).hex()}"  # the old SEQ:HASH form is still accepted
+    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", str(note))
+    assert "正常" in run("audit", "verify", "--url", url, "--checkpoint", legacy)
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # drop the tail (everything after seq 2) and rewind the head
         second = conn.execute(sa.select(audit_event.c.event_hash).where(audit_event.c.seq == 2)).scalar_one()
         conn.execute(sa.delete(audit_event).where(audit_event.c.seq > 2))
         conn.execute(sa.update(chain_head).values(last_seq=2, last_hash=second))
-    assert "正常" in run("audit", "verify", "--url", url)
-    out = run("audit", "verify", "--url", url, "--checkpoint", checkpoint, code=1)
-    assert "切り詰め" in out and "first_broken_seq=4" in out  # seq 3 is the verify run just above
+    # The seal table still records the batch up to 4: the rewound head shows without a checkpoint.
+    assert "巻き戻" in run("audit", "verify", "--url", url, code=1)
+    out = run("audit", "verify", "--url", url, "--checkpoint", str(note), code=1)
+    assert "切り詰め" in out and "first_broken_seq=3" in out
     with engine.begin() as conn:
         conn.execute(sa.update(audit_event).where(audit_event.c.seq == 1).values(target="user:intruder"))
     assert "first_broken_seq=1" in run("audit", "verify", "--url", url, code=1)
@@ -112,3 +119,26 @@ def test_demo_runs_and_verifies(tmp_path: Path) -> None:
     out = run("demo", "--url", f"sqlite:///{tmp_path / 'demo.sqlite3'}", "--master-size", "20000")
     assert "税務課" in out and "監査証跡は正常です" in out and "他の所属（2件）" in out
     assert out.count("ハッシュ一致") == 3 and "不一致" not in out and "住登外" in out
+
+
+def test_audit_seal_seals_what_calls_queued(url: str) -> None:
+    from dvflag_plugin.audit import chain
+    from dvflag_plugin.config import Settings
+    from dvflag_plugin.service.bootstrap import operator_actor
+    from dvflag_plugin.service.runtime import Runtime
+    from dvflag_plugin.storage.transactions import embedded_engine
+
+    run("db", "upgrade", "--url", url)
+    engine = embedded_engine(url)
+    rt = Runtime(engine=engine, settings=Settings(audit_seal_batch=100, audit_seal_interval_s=3600))
+    for _ in range(3):
+        rt.audit_alone(operator_actor(), "audit", None, "ok", None, {"op": "read"})
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 3
+    out = run("audit", "seal", "--url", url)
+    assert "封緘しました: 3 件" in out and re.search(r"先頭 3:[0-9a-f]{64}", out)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 0
+        assert chain.verify(conn).ok
+    rt.sink.close()
+    engine.dispose()

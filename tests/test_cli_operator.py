@@ -22,9 +22,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from dvflag_plugin.cli.checkpoints import parse_checkpoint
+from dvflag_plugin.audit.checkpoint import CheckpointError, parse_checkpoint
 from dvflag_plugin.cli.downgrade import planned_losses
-from dvflag_plugin.cli.errors import OperatorError
 from dvflag_plugin.cli.main import main
 from dvflag_plugin.cli.progress import counter, progress, track
 from dvflag_plugin.dummydata.model import DummyDataSet
@@ -309,7 +308,8 @@ def test_verify_from_a_checkpoint_checks_only_what_was_added(tmp_path: Path) -> 
     for n in range(3, 5):
         cli("users", "add", f"u-{n}", "--dept", "D0201", "--role", "viewer", "--url", url)
     result = cli("audit", "verify", "--url", url, "--from-checkpoint", str(point))
-    assert result.exit_code == 0 and "正常です（2 件）" in result.stdout
+    # after seq 3: the checkpoint's own (audited) read at 4, then the two users added at 5 and 6
+    assert result.exit_code == 0 and "正常です（3 件" in result.stdout, result.stdout
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # rewrite event 4 (after the checkpoint at seq 3)
         conn.execute(sa.update(audit_event).where(audit_event.c.seq == 4).values(target="user:intruder"))
@@ -321,13 +321,16 @@ def test_verify_from_a_checkpoint_checks_only_what_was_added(tmp_path: Path) -> 
     assert result.exit_code == 1 and "first_broken_seq=3" in result.stdout
     engine.dispose()
     point.write_text("not a checkpoint", encoding="utf-8")
-    assert "SEQ:HASH" in expect_failure(cli("audit", "verify", "--url", url, "--from-checkpoint", str(point)))
+    assert "チェックポイントの形式が不正です" in expect_failure(
+        cli("audit", "verify", "--url", url, "--from-checkpoint", str(point))
+    )
 
 
 def test_parse_checkpoint() -> None:
-    assert parse_checkpoint(f" 12:{'a' * 64}\n", source="x") == (12, "a" * 64)
-    with pytest.raises(OperatorError):
-        parse_checkpoint(f"12:{'A' * 63}", source="x")
+    parsed = parse_checkpoint(f" 12:{'a' * 64}\n")
+    assert (parsed.size, parsed.head_hash, parsed.legacy) == (12, "a" * 64, True)
+    with pytest.raises(CheckpointError):
+        parse_checkpoint(f"12:{'A' * 63}")
 
 
 # -- item 14: the demo and `dvflag export` share a database; nothing lands in the checkout --------

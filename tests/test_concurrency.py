@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dvflag_plugin.audit import chain
+from dvflag_plugin.audit import chain, sealer
 from dvflag_plugin.dummydata.model import DummyDataSet, DummyPerson
 from dvflag_plugin.errors import DuplicateError, NotFoundError, StaleVersionError
 from dvflag_plugin.mockhost import MockHost, MutableClock
-from dvflag_plugin.storage import transactions
+from dvflag_plugin.storage import counters, transactions
 from dvflag_plugin.storage.schema import registration
 from dvflag_plugin.storage.transactions import is_retryable, transaction, with_retries
 
@@ -74,7 +74,7 @@ def other_hosts(
     hosts: list[MockHost] = []
     try:
         for i in range(n):
-            own_engine = sa.create_engine(engine.url)
+            own_engine = transactions.embedded_engine(engine.url)
             settings = {"dvflag.audit_log_path": str(tmp_path / f"audit-{i}.jsonl")}
             hosts.append(MockHost(own_engine, data=data, clock=clock, settings=settings, migrate=False))
         yield hosts
@@ -85,6 +85,8 @@ def other_hosts(
 
 
 def events_after(engine: sa.Engine, seq: int) -> list[Any]:
+    """Sealed events after ``seq``, once every queued event is sealed (a racing sealer may have skipped)."""
+    sealer.seal(engine)
     with engine.connect() as conn:
         return list(chain.iter_events(conn, from_seq=seq + 1))
 
@@ -92,6 +94,11 @@ def events_after(engine: sa.Engine, seq: int) -> list[Any]:
 def head(engine: sa.Engine) -> chain.Head:
     with engine.connect() as conn:
         return chain.read_head(conn)
+
+
+def change_no(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return counters.change_no(conn)
 
 
 def verify(engine: sa.Engine) -> Any:
@@ -117,7 +124,7 @@ def test_simultaneous_registrations_of_one_person_by_one_department(
     host: MockHost, data: DummyDataSet, clock: MutableClock, tmp_path: Path
 ) -> None:
     (person,) = in_master(data, 1)
-    before = head(host.engine)
+    before, changes_before = head(host.engine), change_no(host.engine)
     with other_hosts(host.engine, data, clock, tmp_path, N) as hosts:
         results = race([
             lambda h=h: h.call("dvflag.register", h.actor("u-kodomo-reg1"), address_no=person.address_no)
@@ -131,7 +138,7 @@ def test_simultaneous_registrations_of_one_person_by_one_department(
     events = events_after(host.engine, before.last_seq)
     assert [e.action for e in events] == ["register"] * N  # one event per attempt, nothing else
     assert sorted((e.outcome, e.reason_code) for e in events) == [("error", "duplicate")] * (N - 1) + [("ok", None)]
-    assert head(host.engine).change_no == before.change_no + 1
+    assert change_no(host.engine) == changes_before + 1
     assert verify(host.engine).ok
 
 
@@ -161,7 +168,7 @@ def test_concurrent_writers_keep_the_audit_chain_whole(
     registrars = ["u-kodomo-reg1", "u-danjo-reg1", "u-seikatsu-reg1", "u-hoken-reg1", "u-kenko-reg1", "u-gakumu-reg1"]
     people = in_master(data, N)
     rounds = 4
-    before = head(host.engine)
+    before, changes_before = head(host.engine), change_no(host.engine)
 
     def work(h: MockHost, i: int) -> int:
         registrar = h.actor(registrars[i % len(registrars)])
@@ -184,7 +191,7 @@ def test_concurrent_writers_keep_the_audit_chain_whole(
         assert event.prev_hash == prev.hash
     after = head(host.engine)
     assert (after.last_seq, after.last_hash) == (events[-1].seq, events[-1].hash)
-    assert after.change_no == before.change_no + N  # only the registrations changed anything
+    assert change_no(host.engine) == changes_before + N  # only the registrations changed anything
     result = verify(host.engine)
     assert result.ok, result.message
     with host.engine.connect() as conn:
@@ -202,7 +209,7 @@ def test_release_racing_delete(host: MockHost, data: DummyDataSet, clock: Mutabl
     today = regs[0].input_date
     with other_hosts(host.engine, data, clock, tmp_path, 2) as (a, b):
         for reg in regs:  # a few rounds, so that either side may win
-            before = head(host.engine)
+            before, changes_before = head(host.engine), change_no(host.engine)
             release = partial(
                 a.call,
                 "dvflag.release",
@@ -233,7 +240,7 @@ def test_release_racing_delete(host: MockHost, data: DummyDataSet, clock: Mutabl
                 assert (row.release_date, row.row_version) == (today, reg.row_version + 1)
                 winner, loser = ("release", "ok", None), ("delete", "error", "stale_version")
             assert sorted((e.action, e.outcome, e.reason_code) for e in events) == sorted([winner, loser])
-            assert head(host.engine).change_no == before.change_no + 1  # one change, not half of two
+            assert change_no(host.engine) == changes_before + 1  # one change, not half of two
     assert verify(host.engine).ok
 
 
@@ -276,7 +283,7 @@ class _PgError(Exception):
 
 
 def _wrapped(orig: Exception) -> sa.exc.DBAPIError:
-    return sa.exc.OperationalError("UPDATE dvf_chain_head …", {}, orig)
+    return sa.exc.OperationalError("UPDATE dvf_counter …", {}, orig)
 
 
 def _ora(code: int, text: str) -> Exception:
@@ -428,7 +435,7 @@ def test_a_real_deadlock_is_retried_and_both_transactions_complete(engine: sa.En
 
 
 def test_a_writer_blocked_by_another_retries_with_the_real_driver_error(engine: sa.Engine, backend: str) -> None:
-    """The head row held by another writer: SQLite says 'database is locked', PostgreSQL 55P03 and
+    """A counter row held by another writer: SQLite says 'database is locked', PostgreSQL 55P03 and
     MariaDB 1205 (lock wait timeout; NOWAIT here, so the test does not wait 50 s). Each is retried."""
     holder_engine = sa.create_engine(engine.url)
     nowait_engine = sa.create_engine(engine.url, connect_args={"timeout": 0} if backend == "sqlite" else {})
@@ -438,7 +445,7 @@ def test_a_writer_blocked_by_another_retries_with_the_real_driver_error(engine: 
         if backend == "sqlite":
             holder.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            holder.exec_driver_sql("SELECT id FROM dvf_chain_head WHERE id = 1 FOR UPDATE")
+            holder.exec_driver_sql("SELECT counter_no FROM dvf_counter WHERE counter_name = 'change' FOR UPDATE")
 
         def attempt() -> int:
             attempts.append(None)
@@ -447,8 +454,10 @@ def test_a_writer_blocked_by_another_retries_with_the_real_driver_error(engine: 
             try:
                 with transaction(nowait_engine) as conn:
                     if backend != "sqlite":
-                        conn.exec_driver_sql("SELECT id FROM dvf_chain_head WHERE id = 1 FOR UPDATE NOWAIT")
-                    return int(conn.execute(sa.text("SELECT change_no FROM dvf_chain_head")).scalar_one())
+                        conn.exec_driver_sql(
+                            "SELECT counter_no FROM dvf_counter WHERE counter_name = 'change' FOR UPDATE NOWAIT"
+                        )
+                    return counters.change_no(conn)
             except sa.exc.DBAPIError as err:
                 attempts[-1] = _driver_code(err)
                 raise
@@ -466,11 +475,11 @@ def test_a_writer_blocked_by_another_retries_with_the_real_driver_error(engine: 
 def test_a_real_serialization_failure_is_retryable(engine: sa.Engine, backend: str) -> None:
     with engine.connect() as first, engine.connect() as second:
         first.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        first.exec_driver_sql("SELECT change_no FROM dvf_chain_head")  # the snapshot is taken
-        second.exec_driver_sql("UPDATE dvf_chain_head SET output_no = output_no + 1")
+        first.exec_driver_sql("SELECT counter_no FROM dvf_counter")  # the snapshot is taken
+        second.exec_driver_sql("UPDATE dvf_counter SET counter_no = counter_no + 1 WHERE counter_name = 'output'")
         second.commit()
         with pytest.raises(sa.exc.DBAPIError) as info:
-            first.exec_driver_sql("UPDATE dvf_chain_head SET output_no = output_no + 1")
+            first.exec_driver_sql("UPDATE dvf_counter SET counter_no = counter_no + 1 WHERE counter_name = 'output'")
         assert _driver_code(info.value) == "40001"
         assert is_retryable(info.value)
         first.rollback()

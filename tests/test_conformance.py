@@ -43,7 +43,7 @@ def test_default_factory_on_a_temporary_sqlite_file(monkeypatch: pytest.MonkeyPa
     assert report.passed, _explain(report)
     notes = report.result("migrations").reason
     assert notes is not None
-    assert "6 new tables" in notes.en
+    assert "9 new tables" in notes.en
 
 
 def test_factory_honours_the_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from dvflag_plugin.cli.main import main
 from dvflag_plugin.errors import PermissionDenied, ValidationError
 from dvflag_plugin.mockhost import MockHost
-from dvflag_plugin.storage.schema import chain_head
+from dvflag_plugin.storage import counters
 
 HEADER = ["団体内統合宛名番号", "氏名", "性別", "生年月日", "所属コード", "所属名", "入力日", "解除日", "状態"]
 
@@ -96,14 +96,18 @@ def test_cp932_replaces_and_reports_or_refuses_in_strict_mode(host: MockHost, en
     assert result.replacements and all(label == "氏名" for _, label in result.replacements)
     assert host.masters.audit_copy[-1].details["replaced_cells"] == len(result.replacements)
     with engine.connect() as conn:
-        before = conn.execute(sa.select(chain_head.c.output_no)).scalar_one()
+        before = counters.read(conn, "output")
     with pytest.raises(ValidationError) as info:
         host.call("dvflag.export", registrar, format="csv", scope="own", encoding="cp932", strict=True)
     assert info.value.field == "encoding"
-    with engine.connect() as conn:  # the failed export consumed no 出力番号
-        assert conn.execute(sa.select(chain_head.c.output_no)).scalar_one() == before
     last = host.masters.audit_copy[-1]
     assert (last.action, last.outcome, last.reason_code) == ("export", "error", "invalid.unencodable")
+    # The number was taken before the bytes were built (no lock held meanwhile): the failed export's
+    # event names it, so no 出力番号 is unaccounted for in the trail.
+    with engine.connect() as conn:
+        assert counters.read(conn, "output") == before + 1
+    assert last.details["output_no"].endswith(f"-{before + 1:06d}")
+    assert last.target == f"export:{last.details['output_no']}"
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,14 @@ def check_effect(w: World, role: str, action: str, result: Any) -> None:
         ]
     elif action == "audit-verify":
         assert isinstance(result, VerifyResult)
-        assert (result.ok, result.checked, result.head_seq, result.first_broken_seq) == (True, 1, 1, None)
+        assert (result.checked, result.head_seq, result.signature) == (1, 1, "unsigned")
+        # The world's registrations were seeded straight into the table, not through the plugin: the
+        # registry replay reports each of them as added behind the plugin's back, and the change
+        # counter the seeding moved disagrees with the trail's (empty) change events. Nothing else.
+        assert not result.ok
+        assert {f for f in result.findings if "変更カウンタ" not in f} == {
+            f"レコードID {rid} の登録が、監査証跡に記録のないまま追加されています" for rid in w.ids.values()
+        }
     elif action == "notices":
         # Only the number held today gets the caution, without naming any department.
         assert list(result) == [w.own_active]

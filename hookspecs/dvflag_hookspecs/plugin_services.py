@@ -60,6 +60,7 @@ class PluginServices:
     def dvflag_audit_event(self, event: AuditEvent) -> None:
         """A copy of each committed audit event for the host's own local audit store.
 
-        Called after the event is committed; all implementations are called. An exception raised
-        here is reported and never undoes the operation.
+        Called once per event, after the batch that sealed it (seq and hashes set) is committed, by
+        the runtime that sealed it; all implementations are called. An exception raised here is
+        reported and never undoes the operation.
         """

@@ -196,7 +196,15 @@ class AuditEvent:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """The outcome of verifying the audit chain."""
+    """The outcome of verifying the audit chain, its seals, counters and the registry behind it.
+
+    ``signature``: "verified" (every seal after the first signed one carries a good signature),
+    "unsigned" (no key), "unverified" (signed seals but no public key given) or "invalid".
+    ``findings`` lists every problem found (Japanese), the first one also in ``message``.
+
+    .. versionchanged:: 0.2 ``signature``, ``findings``, ``unsealed``, ``registry_checked``,
+       ``checkpoint`` added (with defaults; older fields unchanged).
+    """
 
     ok: bool
     checked: int
@@ -204,6 +212,11 @@ class VerifyResult:
     head_hash: str
     first_broken_seq: int | None
     message: str
+    signature: Literal["verified", "unsigned", "unverified", "invalid"] = "unsigned"
+    findings: tuple[str, ...] = ()
+    unsealed: int = 0
+    registry_checked: int = 0
+    checkpoint: Literal["none", "ok", "unsigned", "failed"] = "none"
 
 
 @dataclass(frozen=True, slots=True)

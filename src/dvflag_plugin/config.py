@@ -29,6 +29,12 @@ class Settings:
     search_max_rows: int = 200
     dept_code_pattern: str = r"[A-Za-z0-9_-]{1,16}"
     user_id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}"
+    audit_seal_batch: int = 64
+    audit_seal_interval_s: float = 2.0
+    audit_max_unsealed_s: float = 300.0
+    audit_signing_key: str | None = None
+    audit_verify_key: str | None = None
+    audit_origin: str = "dvflag.local/audit"
 
     def __post_init__(self) -> None:
         lo, hi, fixed = self.address_no_min_len, self.address_no_max_len, self.address_no_fixed_len
@@ -51,6 +57,8 @@ class Settings:
     def code_regex(self, kind: str) -> re.Pattern[str]:
         """The compiled syntax of a code kind (``dept_code`` or ``user_id``), ASCII-only classes."""
         return _compiled(self.dept_code_pattern if kind == "dept_code" else self.user_id_pattern)
+        if self.audit_seal_batch < 1 or self.audit_seal_interval_s < 0 or self.audit_max_unsealed_s <= 0:
+            raise ValidationError("audit_seal_batch", "setting", "監査イベントの封緘の設定が不正です")
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:

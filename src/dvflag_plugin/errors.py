@@ -102,3 +102,18 @@ class SchemaVersionError(DvflagError):
     """The database schema is not at the version this plugin expects; run the migrations."""
 
     code = "schema_version"
+
+
+STORAGE_MESSAGE = "データベースに接続できないため処理できませんでした。しばらくしてから再度操作してください"
+
+
+class StorageError(DvflagError):
+    """The database could not be used (connection lost, server down, lock time-out).
+
+    Carries no SQL, no parameters and no chained exception: the driver's text may quote input.
+    """
+
+    code = "storage.unavailable"
+
+    def __init__(self, message: str = STORAGE_MESSAGE, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)

@@ -1,7 +1,12 @@
-"""The tamper-evident audit chain (DESIGN §6): hash_n = SHA-256(hash_{n−1} ‖ canonical JSON of n).
+"""The tamper-evident audit chain (DESIGN §6): events are queued, then sealed in batches.
 
-Every writer first locks the single head row; that serialises appends (no gaps, no repeats) across
-processes and lets the change counter tell other processes that cached notices are stale.
+A call inserts its event unsealed, with ``leaf = SHA-256(canonical JSON of the event without seq)``.
+The sealer (``audit/sealer.py``) numbers committed events and chains them::
+
+    hash_n = SHA-256(hash_{n-1} ‖ canonical JSON {"leaf": leaf_n, "seq": n})
+
+Events sealed before revision 0004 have no leaf (NULL); their hash is the older
+``SHA-256(hash_{n-1} ‖ canonical JSON of the event with its seq)``. No call locks the head row.
 """
 
 from __future__ import annotations
@@ -10,33 +15,30 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
-from ..storage.schema import GENESIS_HASH, audit_event, chain_head
+from ..storage.schema import audit_event, chain_head
 
 Outcome = Literal["ok", "denied", "error"]
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The chain head as locked at the start of a transaction."""
+    """The head of the sealed chain: the last seq and its hash."""
 
     last_seq: int
     last_hash: str
-    change_no: int
-    output_no: int
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """What an operation says about itself; seq, time and hashes are added on append."""
+    """What an operation says about itself; id, time and leaf hash are added when it is queued."""
 
     actor_id: str
     actor_dept: str
@@ -47,12 +49,18 @@ class Draft:
     details: Mapping[str, Any]
 
 
-_lock_head = sa.select(
-    chain_head.c.last_seq, chain_head.c.last_hash, chain_head.c.change_no, chain_head.c.output_no
-).where(chain_head.c.id == 1)
-_lock_head_for_update = _lock_head.with_for_update()
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An event inserted unsealed: what the caller knows before the sealer numbers it."""
+
+    event_id: str
+    occurred_at: datetime
+    leaf_hash: str
+
+
+_read_head = sa.select(chain_head.c.last_seq, chain_head.c.last_hash).where(chain_head.c.id == 1)
 _insert_event = audit_event.insert()
-_events_in_order = sa.select(audit_event).order_by(audit_event.c.seq)
+_sealed_in_order = sa.select(audit_event).where(audit_event.c.sealed == 1).order_by(audit_event.c.seq)
 
 
 def canonical_json(value: Mapping[str, Any]) -> str:
@@ -60,14 +68,15 @@ def canonical_json(value: Mapping[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_body(
-    seq: int, event_id: str, occurred_at: datetime, draft: Draft | AuditEvent
-) -> dict[str, Any]:
-    """The hashed part of an event: everything but prev_hash and hash."""
+def _when(occurred_at: datetime) -> str:
+    return occurred_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def leaf_body(event_id: str, occurred_at: datetime, draft: Draft | AuditEvent) -> dict[str, Any]:
+    """The part of an event its leaf hash covers: everything but seq and the chain hashes."""
     return {
-        "seq": seq,
         "event_id": event_id,
-        "occurred_at": occurred_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z",
+        "occurred_at": _when(occurred_at),
         "actor_id": draft.actor_id,
         "actor_dept": draft.actor_dept,
         "action": draft.action,
@@ -78,44 +87,42 @@ def event_body(
     }
 
 
-def link_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
-    """SHA-256 over the previous hash (hex) followed by the canonical JSON of the event."""
+def event_body(seq: int, event_id: str, occurred_at: datetime, draft: Draft | AuditEvent) -> dict[str, Any]:
+    """The body with its seq: what a pre-0004 event's hash covers (and what the JSON line shows)."""
+    return {"seq": seq, **leaf_body(event_id, occurred_at, draft)}
+
+
+def leaf_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a leaf body."""
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, leaf: str) -> str:
+    """The chained hash of a sealed event: SHA-256(prev ‖ canonical JSON {"leaf", "seq"})."""
+    return hashlib.sha256((prev_hash + canonical_json({"leaf": leaf, "seq": seq})).encode("utf-8")).hexdigest()
+
+
+def legacy_link_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
+    """The chained hash of an event sealed before revision 0004 (body includes its seq)."""
     return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
 
 
-def lock_head(conn: sa.Connection) -> Head:
-    """Lock and read the head row; call first in every transaction that appends."""
-    stmt = _lock_head if conn.dialect.name == "sqlite" else _lock_head_for_update
-    row = conn.execute(stmt).one()
-    return Head(int(row.last_seq), str(row.last_hash), int(row.change_no), int(row.output_no))
+def enqueue(
+    conn: sa.Connection, draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
+) -> Queued:
+    """Insert one unsealed event in the caller's transaction; takes no lock but the new row's.
 
-
-def read_head(conn: sa.Connection) -> Head:
-    """Read the head row without locking it."""
-    row = conn.execute(_lock_head).one()
-    return Head(int(row.last_seq), str(row.last_hash), int(row.change_no), int(row.output_no))
-
-
-def next_output_no(conn: sa.Connection, head: Head) -> int:
-    """Take the next 出力番号 (export output number) under the head lock."""
-    number = head.output_no + 1
-    conn.execute(sa.update(chain_head).where(chain_head.c.id == 1).values(output_no=number))
-    return number
-
-
-def append(
-    conn: sa.Connection, head: Head, draft: Draft, *, now: datetime, changed: bool
-) -> AuditEvent:
-    """Append one event after ``head`` (locked by this transaction) and move the head."""
+    ``authenticate`` may add the writer's tag to the body's details before the leaf is hashed.
+    """
     occurred_at = now.astimezone(UTC).replace(tzinfo=None)
-    seq = head.last_seq + 1
     event_id = str(uuid.uuid4())
-    body = event_body(seq, event_id, occurred_at, draft)
-    digest = link_hash(head.last_hash, body)
+    body = leaf_body(event_id, occurred_at, draft)
+    if authenticate is not None:
+        authenticate(body)
+    leaf = leaf_hash(body)
     conn.execute(
         _insert_event,
         {
-            "seq": seq,
             "event_id": event_id,
             "occurred_at": occurred_at,
             "actor_id": draft.actor_id,
@@ -125,32 +132,21 @@ def append(
             "outcome": draft.outcome,
             "reason_code": draft.reason_code,
             "details": canonical_json(body["details"]),
-            "prev_hash": head.last_hash,
-            "event_hash": digest,
+            "leaf_hash": leaf,
+            "sealed": 0,
         },
     )
-    values: dict[str, Any] = {"last_seq": seq, "last_hash": digest}
-    if changed:
-        values["change_no"] = head.change_no + 1
-    conn.execute(sa.update(chain_head).where(chain_head.c.id == 1).values(**values))
-    return AuditEvent(
-        seq=seq,
-        event_id=event_id,
-        occurred_at=occurred_at.replace(tzinfo=UTC),
-        actor_id=draft.actor_id,
-        actor_dept=draft.actor_dept,
-        action=draft.action,
-        target=draft.target,
-        outcome=draft.outcome,
-        reason_code=draft.reason_code,
-        details=body["details"],
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
+    return Queued(event_id, occurred_at.replace(tzinfo=UTC), leaf)
+
+
+def read_head(conn: sa.Connection) -> Head:
+    """Read the head row (no lock)."""
+    row = conn.execute(_read_head).one()
+    return Head(int(row.last_seq), str(row.last_hash))
 
 
 def row_to_event(row: sa.Row[Any]) -> AuditEvent:
-    """An audit row as the contract's value."""
+    """A sealed audit row as the contract's value."""
     return AuditEvent(
         seq=int(row.seq),
         event_id=row.event_id,
@@ -167,63 +163,46 @@ def row_to_event(row: sa.Row[Any]) -> AuditEvent:
     )
 
 
-def iter_events(conn: sa.Connection, *, from_seq: int = 1) -> Iterator[AuditEvent]:
-    """Stream events in sequence order."""
-    stmt = _events_in_order.where(audit_event.c.seq >= from_seq).execution_options(yield_per=2000)
-    with conn.execute(stmt) as result:  # a server-side cursor on PostgreSQL: always closed
-        for row in result:
-            yield row_to_event(row)
+def iter_rows(conn: sa.Connection, *, from_seq: int = 1, to_seq: int | None = None) -> Iterator[sa.Row[Any]]:
+    """Stream sealed rows in sequence order (optionally up to ``to_seq``)."""
+    stmt = _sealed_in_order.where(audit_event.c.seq >= from_seq)
+    if to_seq is not None:
+        stmt = stmt.where(audit_event.c.seq <= to_seq)
+    with conn.execute(stmt.execution_options(yield_per=2000)) as result:  # server-side cursor: closed
+        yield from result
 
 
-def verify(
-    conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None, since: tuple[int, str] | None = None,
-    on_event: Callable[[int], object] | None = None,
-) -> VerifyResult:
-    """Walk the chain; name the first broken link, and detect truncation against a checkpoint.
+def iter_events(conn: sa.Connection, *, from_seq: int = 1, to_seq: int | None = None) -> Iterator[AuditEvent]:
+    """Stream sealed events in sequence order."""
+    for row in iter_rows(conn, from_seq=from_seq, to_seq=to_seq):
+        yield row_to_event(row)
 
-    ``since`` (a trusted checkpoint's seq and hash) checks that event against it and walks only the
-    events after it; ``on_event(seq)`` is called per event checked (progress on long chains).
-    """
-    head = read_head(conn)
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    checkpoint_seen = checkpoint is None or checkpoint[0] == 0
 
-    def broken(seq: int, message: str) -> VerifyResult:
-        return VerifyResult(False, checked, head.last_seq, head.last_hash, seq, message)
+def expected_hash(prev_hash: str, row: Any) -> tuple[str | None, str]:
+    """(recomputed leaf or None for a pre-0004 event, recomputed chained hash) of a sealed row."""
+    event = row_to_event(row)
+    if row.leaf_hash is None:
+        return None, legacy_link_hash(prev_hash, event_body(event.seq, event.event_id, event.occurred_at, event))
+    leaf = leaf_hash(leaf_body(event.event_id, event.occurred_at, event))
+    return leaf, link_hash(prev_hash, event.seq, leaf)
 
-    if since is not None and since[0] > 0:
-        anchor = conn.execute(sa.select(audit_event.c.event_hash).where(audit_event.c.seq == since[0])).first()
-        if anchor is None:
-            return broken(since[0], f"チェックポイントの連番 {since[0]} のイベントがありません（切り詰めの疑い）")
-        if anchor.event_hash != since[1]:
-            return broken(since[0], f"連番 {since[0]} のハッシュがチェックポイントと一致しません（改ざんの疑い）")
-        expected_prev, expected_seq = since[1], since[0] + 1
-    elif since is not None and since[1] != GENESIS_HASH:
-        return broken(0, "連番 0 のチェックポイントのハッシュが起点と一致しません")
 
-    with closing(iter_events(conn, from_seq=expected_seq)) as events:  # type: ignore[type-var]
-        for event in events:
-            if on_event is not None:
-                on_event(event.seq)
-            if event.seq != expected_seq:
-                return broken(expected_seq, f"連番 {expected_seq} が欠落しています（次は {event.seq}）")
-            if event.prev_hash != expected_prev:
-                return broken(event.seq, f"連番 {event.seq} の prev_hash が前のイベントと一致しません")
-            body = event_body(event.seq, event.event_id, event.occurred_at, event)
-            if link_hash(event.prev_hash, body) != event.hash:
-                return broken(event.seq, f"連番 {event.seq} の内容がハッシュと一致しません（改ざんの疑い）")
-            if checkpoint is not None and event.seq == checkpoint[0]:
-                if event.hash != checkpoint[1]:
-                    return broken(event.seq, f"連番 {event.seq} のハッシュがチェックポイントと一致しません")
-                checkpoint_seen = True
-            expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    last_seq = expected_seq - 1
-    if checkpoint is not None and not checkpoint_seen:
-        return broken(
-            last_seq + 1,
-            f"チェックポイント（連番 {checkpoint[0]}）のイベントがありません。"
-            f"末尾が切り詰められています（現在の末尾 {last_seq}）",
+def unsealed_overdue(conn: sa.Connection, *, now: datetime, max_age_s: float) -> tuple[int, datetime | None]:
+    """How many unsealed events are older than ``max_age_s``, and the oldest one's time (naive UTC)."""
+    cutoff = now.astimezone(UTC).replace(tzinfo=None) - timedelta(seconds=max_age_s)
+    row = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(audit_event.c.occurred_at)).where(
+            audit_event.c.sealed == 0, audit_event.c.occurred_at < cutoff
         )
-    if head.last_seq != last_seq or head.last_hash != expected_prev:
-        return broken(last_seq + 1, f"先頭情報（連番 {head.last_seq}）とイベント列（末尾 {last_seq}）が一致しません")
-    return VerifyResult(True, checked, head.last_seq, head.last_hash, None, f"監査証跡は正常です（{checked} 件）")
+    ).one()
+    return int(row[0]), row[1]
+
+
+def verify(conn: sa.Connection, *, checkpoint: tuple[int, str] | None = None) -> VerifyResult:
+    """The trail alone, through ``audit.verify.verify`` (no keys, no registry replay; an optional
+    ``(seq, hash)`` checkpoint). ``dvflag audit verify`` and ``dvflag.audit`` run the full verify."""
+    from .checkpoint import Checkpoint
+    from .verify import verify as full_verify
+
+    point = Checkpoint(None, checkpoint[0], checkpoint[1], legacy=True) if checkpoint is not None else None
+    return full_verify(conn, checkpoint=point, replay=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +19,7 @@ from dvflag_hookspecs import AuditEvent
 from ..files import open_append, private_dir
 
 EVENT_NAME = "dvflag.audit"
+_FIELDS = dataclass_fields(AuditEvent)
 
 
 class _LineFile:
@@ -66,7 +67,8 @@ class AuditSink:
 
     def emit(self, event: AuditEvent) -> None:
         """Write one line for ``event`` (address number or record id only; never a name or date of birth)."""
-        fields = asdict(event)
+        # A shallow dict of the fields (dataclasses.asdict deep-copies the details: half the cost).
+        fields = {f.name: getattr(event, f.name) for f in _FIELDS}
         fields["occurred_at"] = event.occurred_at.isoformat()
         fields["details"] = dict(event.details)
         self._log.info(EVENT_NAME, **fields)

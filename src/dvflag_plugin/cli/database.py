@@ -11,12 +11,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
 
+from ..audit.signing import DEFAULT_ORIGIN
+from ..config import Settings
 from ..files import private_dir, touch
+from ..storage.transactions import embedded_engine
 from .errors import OperatorError
 
 if TYPE_CHECKING:
@@ -78,7 +81,7 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[sa.Engine]
                 f"database with --url or {URL_ENV}",
             )
     try:
-        engine = sa.create_engine(resolved)
+        engine = embedded_engine(resolved)  # SQLite: WAL and a busy timeout
     except ModuleNotFoundError as err:  # e.g. oracle+oracledb:// without python-oracledb installed
         raise OperatorError(
             f"データベースドライバがインストールされていません: {err.name}（例: pip install {err.name}）",
@@ -94,13 +97,25 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[sa.Engine]
     engine.dispose()
 
 
+def env_settings(**overrides: Any) -> Settings:
+    """The CLI's settings: the audit keys and origin from the environment (as every audited writer needs)."""
+    values: dict[str, Any] = {
+        "audit_signing_key": os.environ.get("DVFLAG_AUDIT_SIGNING_KEY") or None,
+        "audit_verify_key": os.environ.get("DVFLAG_AUDIT_VERIFY_KEY") or None,
+        "audit_origin": os.environ.get("DVFLAG_AUDIT_ORIGIN") or DEFAULT_ORIGIN,
+        "audit_seal_batch": 1,  # one command, one call: its event is sealed before the process ends
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @contextmanager
-def open_runtime(url: str | None) -> Iterator[Runtime]:
+def open_runtime(url: str | None, settings: Settings | None = None) -> Iterator[Runtime]:
     """A plugin runtime (no host) on a migrated database; its audit sink is closed afterwards."""
     from ..service.runtime import Runtime
 
     with open_engine(url) as engine:
-        runtime = Runtime(engine=engine)
+        runtime = Runtime(engine=engine, settings=settings or env_settings())
         try:
             yield runtime
         finally:

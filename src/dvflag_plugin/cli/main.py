@@ -14,9 +14,11 @@ import click
 from dvflag_hookspecs import ALL_ROLES
 
 from ..files import private_dir, write_bytes
+from .audit_trust import attach as attach_audit_trust
 from .database import DEFAULT_SQLITE, echo_database, open_engine, open_runtime, resolve_url, url_option
 from .errors import DvflagGroup, OperatorError
 from .functions import functions_command
+from .seal import seal_command
 
 __all__ = ["DEFAULT_SQLITE", "database_url", "main", "resolve_url", "url_option"]
 
@@ -134,74 +136,7 @@ def db_sql(dialect: str, downgrade_: bool, revision_range: str | None) -> None:
 
 @main.group()
 def audit() -> None:
-    """監査証跡の検証とチェックポイント / audit trail: verify and checkpoint."""
-
-
-@audit.command("verify")
-@url_option
-@click.option(
-    "--checkpoint", metavar="SEQ:HASH",
-    help="以前のチェックポイント（末尾の切り詰めも検出） / an earlier checkpoint: also detects a truncated tail",
-)
-@click.option(
-    "--from-checkpoint", "from_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-    help="信頼できるチェックポイントのファイル。その後に追加された分だけを検証 / "
-    "a trusted checkpoint file: verify only the events added since",
-)
-def audit_verify(url: str | None, checkpoint: str | None, from_file: Path | None) -> None:
-    """ハッシュ連鎖を検証 / verify the hash chain.
-
-    正常なら終了コード 0、壊れていれば最初の連番を示して 1 / exit 0 when intact; 1, naming the
-    first broken sequence number. 端末では進捗を表示 / shows progress on a terminal.
-    """
-    from ..audit import chain
-    from ..service.bootstrap import operator_actor
-    from .checkpoints import parse_checkpoint, read_checkpoint_file
-    from .progress import progress
-
-    if checkpoint and from_file:
-        raise OperatorError(
-            "--checkpoint と --from-checkpoint は同時に指定できません",
-            "--checkpoint and --from-checkpoint cannot be combined",
-        )
-    point = parse_checkpoint(checkpoint, source="--checkpoint") if checkpoint else None
-    since = read_checkpoint_file(from_file) if from_file else None
-    with open_runtime(url) as rt:
-        with rt.engine.connect() as conn:
-            head = chain.read_head(conn)
-            todo = head.last_seq - (since[0] if since else 0)
-            with progress(todo, "監査証跡を検証中 / verifying") as advance:
-                result = chain.verify(conn, checkpoint=point, since=since, on_event=lambda _seq: advance(1))
-        details: dict[str, Any] = {
-            "op": "verify", "source": "cli", "ok": result.ok, "checked": result.checked,
-            "first_broken_seq": result.first_broken_seq,
-        }
-        if since:
-            details["since_seq"] = since[0]
-        rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)
-    click.echo(result.message)
-    if since:
-        click.echo(f"（チェックポイントの連番 {since[0]} より後を検証 / verified the events after seq {since[0]}）")
-    if not result.ok:
-        click.echo(f"first_broken_seq={result.first_broken_seq}")
-        sys.exit(1)
-
-
-@audit.command("checkpoint")
-@url_option
-def audit_checkpoint(url: str | None) -> None:
-    """連鎖の先頭（連番:ハッシュ）を表示 / print the chain head (SEQ:HASH).
-
-    DB の外に保管してください / keep it outside the database.
-    """
-    from ..audit import chain
-    from ..service.bootstrap import operator_actor
-
-    with open_runtime(url) as rt, rt.engine.connect() as conn:
-        head = chain.read_head(conn)
-    details = {"op": "checkpoint", "source": "cli", "seq": head.last_seq}
-    rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)  # an operator's read is audited too
-    click.echo(f"{head.last_seq}:{head.last_hash}")
+    """監査証跡: 封緘・検証・チェックポイント・署名鍵 / audit trail: seal, verify, checkpoint, signing keys."""
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -422,6 +357,8 @@ def _attach_conformance() -> None:
 
 _attach_conformance()
 main.add_command(functions_command)
+attach_audit_trust(audit)
+audit.add_command(seal_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

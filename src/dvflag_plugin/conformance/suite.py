@@ -204,11 +204,20 @@ class State:
             raise _fail(f"ホスト機能 {function_id} がありません", f"host function {function_id} is missing")
         return found
 
+    def seal(self) -> None:
+        """Seal queued events now (each call's event is queued, then sealed and copied to the host)."""
+        from dvflag_plugin.plugin import RUNTIME_NAME
+
+        if self.pm.get_plugin(RUNTIME_NAME) is not None:  # before startup nothing can be queued
+            self.service().runtime.seal()
+
     def head_seq(self) -> int:
+        self.seal()
         with self.engine.connect() as conn:
             return chain.read_head(conn).last_seq
 
     def events_after(self, seq: int) -> list[AuditEvent]:
+        self.seal()
         with self.engine.connect() as conn:
             return list(chain.iter_events(conn, from_seq=seq + 1))
 

@@ -29,9 +29,13 @@ from dvflag_hookspecs import (
 
 from ..dummydata.loader import load_small
 from ..dummydata.model import DummyDataSet
+from ..storage.transactions import embedded_engine
 from .clock import MutableClock
 from .masters import DummyMasters
 from .recorder import HookRecorder
+
+DEFAULT_SETTINGS: dict[str, Any] = {"dvflag.audit_seal_batch": 1}
+"""Settings the mock host gives unless overridden (a production host keeps the plugin's defaults)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +61,14 @@ class MockHost:
         migrate: bool = True,
         start: bool = True,
     ) -> None:
-        self.engine = sa.create_engine(engine) if isinstance(engine, str) else engine
+        # A URL: the embedded default (SQLite in WAL mode with a busy timeout, see storage.transactions).
+        self.engine = embedded_engine(engine) if isinstance(engine, str) else engine
         self._owns_engine = isinstance(engine, str)
         self.data = data or load_small()
         self.clock = clock or MutableClock(self.data.reference_date)
-        self.settings = dict(settings or {})
+        # Seal after every call unless told otherwise: each call's event is sealed and copied to the
+        # host at once, which is what tests against a reference host expect.
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(HostHooks)
         self.pm.add_hookspecs(PluginServices)

@@ -60,6 +60,21 @@ def _kind_ok(kind: str, value: object) -> bool:
     )
 
 
+def bounded(params: object) -> None:
+    """Refuse an oversized text parameter before any database work (a 10 MB 氏名 costs nothing).
+
+    The field is named only when it is a known parameter name; anything else is reported as ``params``.
+    """
+    if not isinstance(params, Mapping):
+        return  # check_fields names the problem
+    for key, value in params.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            field = key if isinstance(key, str) and key in FIELD_KINDS else "params"
+            message = f"{label(field)}が長すぎます（{MAX_TEXT}文字以内で入力してください）"
+            raise ValidationError(field, "too_long", message)
+
+
+
 def check_fields(params: object, allowed: Iterable[str]) -> dict[str, Any]:
     """A Mapping of known names to values of the right type family, else a typed error naming the field.
 

@@ -11,17 +11,19 @@ import sqlalchemy as sa
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
 from ..audit import chain
+from ..audit.checkpoint import Checkpoint, parse_checkpoint
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..storage.exact import exactly
 from ..storage.schema import audit_event
+from . import audit_trust
 from .runtime import Op
 
 OPS = ("verify", "read", "checkpoint")
-AUDIT_FIELDS = ("op", "from_seq", "limit", "action", "actor_id", "checkpoint_seq", "checkpoint_hash")
+AUDIT_FIELDS = ("op", "from_seq", "limit", "action", "actor_id", "checkpoint", "checkpoint_seq", "checkpoint_hash")
 MAX_READ = 1000
 OP_FIELDS: dict[str, frozenset[str]] = {
-    "verify": frozenset({"op", "checkpoint_seq", "checkpoint_hash"}),
+    "verify": frozenset({"op", "checkpoint", "checkpoint_seq", "checkpoint_hash"}),
     "read": frozenset({"op", "from_seq", "limit", "action", "actor_id"}),
     "checkpoint": frozenset({"op"}),
 }
@@ -59,16 +61,24 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
         return events
     op.require("audit_verify")
     if action == "checkpoint":
-        head = chain.read_head(op.conn)
-        return {"seq": head.last_seq, "hash": head.last_hash}
-    checkpoint = None
+        text, size, head_hash = audit_trust.checkpoint_text(op.rt, op.actor)
+        op.details.update(size=size, head_hash=head_hash, signed=op.rt.audit_keys.signed)
+        return {"seq": size, "hash": head_hash, "note": text}
+    point: Checkpoint | None = None
     if p.get("checkpoint_hash") is not None:
         v.required(p, "checkpoint_seq")  # a hash alone says nothing: refused, not ignored
-    if p.get("checkpoint_seq") is not None:
+    if p.get("checkpoint") is not None:
+        if p.get("checkpoint_seq") is not None:
+            raise ValidationError(
+                "checkpoint_seq", "exclusive", "チェックポイントと連番・ハッシュは同時に指定できません"
+            )
+        point = parse_checkpoint(str(p["checkpoint"]))
+    elif p.get("checkpoint_seq") is not None:  # the older form
+        seq = v.positive_int(p["checkpoint_seq"], field="checkpoint_seq")
         digest = v.required(p, "checkpoint_hash")
         if not _HASH.fullmatch(digest):
             raise ValidationError("checkpoint_hash", "hex64", "チェックポイントハッシュは16進64桁で指定してください")
-        checkpoint = (v.positive_int(p["checkpoint_seq"], field="checkpoint_seq"), digest)
-    result = chain.verify(op.conn, checkpoint=checkpoint)
-    op.details.update(ok=result.ok, checked=result.checked, first_broken_seq=result.first_broken_seq)
+        point = parse_checkpoint(f"{seq}:{digest}")
+    result = audit_trust.verify_now(op.rt, point, op.actor)
+    op.details.update(audit_trust.verify_details(result))
     return result

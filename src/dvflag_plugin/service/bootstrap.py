@@ -43,7 +43,7 @@ def add_user(
             valid_from=valid_from or op.today, valid_to=valid_to, enabled=enabled,
         )
 
-    return rt.run(actor, "users", work)
+    return rt.run(actor, "users", work, writes=True)
 
 
 def list_users(rt: Runtime, actor: Actor) -> tuple[UserAccount, ...]:
@@ -69,4 +69,4 @@ def modify_user(
             op.details["roles"] = sorted(roles)
         return users.modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles, row_version=None)
 
-    return rt.run(actor, "users", work)
+    return rt.run(actor, "users", work, writes=True)

@@ -1,5 +1,7 @@
 """抽出・印刷 (dvflag.export): select the rows, write them, hash the bytes, audit one event.
 
+The rows come from one SELECT (one consistent snapshot); no lock is held while the bytes are built.
+
 The audit event carries format, scope, filters, row and page counts, the 出力番号 and the SHA-256 of
 the bytes produced, so an auditor can match a printed sheet or a file to its event.
 """
@@ -16,7 +18,6 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import ExportResult
 
-from ..audit.chain import next_output_no
 from ..errors import ValidationError
 from ..outputs import FORMATS, ExportMeta, csv_media_type
 from ..rules import validation as v
@@ -85,7 +86,11 @@ def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
         labels.append(f"入力日: {shown(input_from)}〜{shown(input_to)}")
     stmt = stmt.order_by(registration.c.dept_code, registration.c.address_no, registration.c.id)
 
-    output_no = f"EXP-{op.today:%Y%m%d}-{next_output_no(op.conn, op.head):06d}"
+    # The number is taken in its own short transaction (a row lock for a moment), before the rows
+    # are read and the bytes built with no lock held; a failed export is audited with its number.
+    output_no = f"EXP-{op.today:%Y%m%d}-{op.rt.take_output_no():06d}"
+    op.target = f"export:{output_no}"
+    op.details["output_no"] = output_no
     actor_dept_name = _dept_name(op, op.actor.dept_code)
     title_scope = _dept_name(op, dept) if dept is not None else "全所属"
     meta = ExportMeta(

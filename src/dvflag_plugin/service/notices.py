@@ -1,8 +1,9 @@
 """Cautions for host screens and batches: one call, one audit event, whatever the size.
 
-The set of numbers held today is kept in memory and rebuilt only when the change counter in the
-locked audit head moves or the day changes, so a change committed by any process is reflected in
-the next answer of every other process.
+The set of numbers held today is kept in memory per process. A caution reads the change counter
+(a plain read: it never waits for a writer); when the counter moved, the cache is refreshed by
+delta — only the numbers the logged changes touched are looked up again — and rebuilt in full only
+when the day changes or a change could not be logged by number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..config import Settings
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..rules.record import active_clause
+from ..storage import counters
 from ..storage.schema import registration
 from .runtime import Op
 
@@ -28,16 +30,54 @@ CAUTION = (
 SEPARATOR = "\x1f"  # unit separator: cannot occur in a valid number
 
 
-def active_numbers(op: Op) -> frozenset[str]:
-    """Numbers held by at least one department today (cached per change counter and day)."""
-    cached = op.rt.active_cache
-    key = (op.head.change_no, op.today)
-    if cached is not None and (cached[0], cached[1]) == key:
-        return cached[2]
+def _full(op: Op, change_no: int) -> frozenset[str]:
     stmt = sa.select(registration.c.address_no).where(active_clause(op.today)).distinct()
     numbers = frozenset(op.conn.execute(stmt).scalars())
-    op.rt.active_cache = (key[0], key[1], numbers)
+    op.rt.active_cache = (change_no, op.today, numbers)
     return numbers
+
+
+DELTA_CHUNK = 500
+
+
+def _delta(op: Op, cached: frozenset[str], since: int, change_no: int) -> frozenset[str] | None:
+    """The cached set brought up to ``change_no`` from the change log; None if a full reload is needed."""
+    changes = counters.changes_since(op.conn, since, change_no)
+    touched = {a for _, a in changes}
+    if len(changes) != change_no - since or None in touched or len(touched) > RELOAD_LIMIT // 10:
+        return None
+    numbers = sorted(a for a in touched if a is not None)
+    still: set[str] = set()
+    for i in range(0, len(numbers), DELTA_CHUNK):
+        chunk = numbers[i : i + DELTA_CHUNK]
+        stmt = (
+            sa.select(registration.c.address_no)
+            .where(registration.c.address_no.in_(chunk), active_clause(op.today))
+            .distinct()
+        )
+        still.update(op.conn.execute(stmt).scalars())
+    return (cached - touched) | still
+
+
+def active_numbers(op: Op) -> frozenset[str]:
+    """Numbers held by at least one department today (cached per change counter and day)."""
+    numbers = _refreshed(op)
+    return numbers if numbers is not None else _full(op, op.change_no())
+
+
+def _refreshed(op: Op) -> frozenset[str] | None:
+    """The cache, current or brought up to date by delta; None when only a full reload would do."""
+    change_no = op.change_no()
+    cached = op.rt.active_cache
+    if cached is not None and cached[1] == op.today:
+        if cached[0] == change_no:
+            return cached[2]
+        if cached[0] < change_no:
+            numbers = _delta(op, cached[2], cached[0], change_no)
+            if numbers is not None:
+                op.rt.active_cache = (change_no, op.today, numbers)
+                return numbers
+    return None
 
 
 _held_one = (
@@ -46,21 +86,22 @@ _held_one = (
 
 
 RELOAD_LIMIT = 100_000
-"""A screen lookup reloads a stale cache only when it held at most this many numbers (cheap)."""
+"""A screen lookup rebuilds a cache in full only when it held at most this many numbers."""
 
 
 def held(op: Op, address_no: str) -> bool:
-    """Whether one number is held today: from the cache, else one indexed query.
+    """Whether one number is held today: from the cache (refreshed by delta), else one indexed query.
 
-    A stale cache of the expected size (about a thousand numbers) is reloaded at once. A large one
-    (a million at 1,000× the expected volume) is left for the next batch: a screen lookup right after
-    a change must not pay for reading every held number.
+    When the delta cannot be used (a new day, a bulk change), a cache of the expected size (about
+    a thousand numbers) is rebuilt at once. A large one (a million at 1,000× the expected volume)
+    is left for the next batch: a screen lookup must not pay for reading every held number.
     """
+    numbers = _refreshed(op)
+    if numbers is not None:
+        return address_no in numbers
     cached = op.rt.active_cache
-    if cached is not None and (cached[0], cached[1]) == (op.head.change_no, op.today):
-        return address_no in cached[2]
     if cached is None or len(cached[2]) <= RELOAD_LIMIT:
-        return address_no in active_numbers(op)
+        return address_no in _full(op, op.change_no())
     stmt = _held_one.where(active_clause(op.today))
     return op.conn.execute(stmt, {"address_no": address_no}).first() is not None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import Person, Registration
 
+from ..audit import row_digest
 from ..errors import DuplicateError, NotFoundError, StaleVersionError, StateError, ValidationError
 from ..rules import validation as v
 from ..rules.record import is_active
@@ -47,8 +49,18 @@ def to_value(row: Any) -> Registration:
     )
 
 
-def _load(op: Op, record_id: int) -> Registration:
-    row = op.conn.execute(_by_id, {"record_id": record_id}).first()
+_by_id_locked = _by_id.with_for_update()
+
+
+def _locking(op: Op) -> bool:
+    """Row locks on what a change touches (SQLite's write transaction already serialises writers)."""
+    return op.conn.dialect.name != "sqlite"
+
+
+def _load(op: Op, record_id: int, *, lock: bool = False) -> Registration:
+    """One registration; ``lock``: hold its row until commit, so that a racing change waits, then sees it."""
+    stmt = _by_id_locked if lock and _locking(op) else _by_id
+    row = op.conn.execute(stmt, {"record_id": record_id}).first()
     if row is None:
         raise NotFoundError(f"レコードID {record_id} の登録は存在しません", code="not_found.record")
     return to_value(row)
@@ -63,6 +75,23 @@ def _check_version(current: Registration, given: object) -> None:
         )
 
 
+def _leaves(op: Op, reg: Registration) -> Registration:
+    """Record in the change event the state it leaves: row version, 解除日 and the salted row digest.
+
+    Verify replays these against dvf_registration; the digest (keyed by a secret derived from the
+    signing key) covers 氏名・性別・生年月日 without letting the trail confirm a guess.
+    """
+    op.details.update(
+        record_id=reg.record_id, row_version=reg.row_version,
+        release_date=reg.release_date.isoformat() if reg.release_date is not None else None,
+    )
+    secret = op.rt.audit_keys.digest_secret
+    if secret is not None:
+        state = {**dataclasses.asdict(reg), "id": reg.record_id}
+        op.details["row_digest"] = row_digest.row_digest(state, row_digest.derived_salt(secret, reg.record_id))
+    return reg
+
+
 def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]) -> Registration:
     """Update one row under optimistic locking; a lost race changes nothing."""
     values = {**values, "row_version": expected_version + 1, "updated_at": op.now.replace(tzinfo=None)}
@@ -73,8 +102,9 @@ def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]
     )
     if result.rowcount != 1:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
-    op.changed = True
-    return _load(op, record_id)
+    written = _load(op, record_id)
+    op.changed_number(written.address_no)
+    return _leaves(op, written)
 
 
 def _person(op: Op, address_no: str, p: Mapping[str, Any]) -> tuple[Person, str]:
@@ -145,6 +175,10 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
     dept_name = _dept_name(op, dept_code, p.get("dept_name"))
     op.details["person_source"] = source
     existing = op.conn.execute(_by_person_dept, {"address_no": address_no, "dept_code": dept_code}).first()
+    if existing is not None and _locking(op):
+        # Lock the row found (a record lock; locking a missing key would take gap locks on MariaDB
+        # that make concurrent first registrations deadlock). A new row is guarded by the unique key.
+        existing = op.conn.execute(_by_id_locked, {"record_id": existing.id}).first()
     values = {
         "name": person.name, "sex_code": person.sex_code, "birth_date": person.birth_date,
         "dept_name": dept_name, "input_date": input_date, "release_date": None,
@@ -165,6 +199,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
         op.details.update(record_id=current.record_id, reopened=True)
         return _write(op, current.record_id, current.row_version, values)
     now = op.now.replace(tzinfo=None)
+    result = None
     try:
         with op.conn.begin_nested():
             result = op.conn.execute(
@@ -173,12 +208,14 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
                     **values,
                 )
             )
-    except sa.exc.IntegrityError as err:
-        raise DuplicateError(f"この所属（{dept_code}）は既にこの宛名番号を登録しています") from err
+    except sa.exc.IntegrityError:
+        pass  # raised below, outside the handler: the driver's text (with 氏名) is not chained
+    if result is None:
+        raise DuplicateError(f"この所属（{dept_code}）は既にこの宛名番号を登録しています")
     record_id = inserted_id(result)
     op.details["record_id"] = record_id
-    op.changed = True
-    return _load(op, record_id)
+    op.changed_number(address_no)
+    return _leaves(op, _load(op, record_id))
 
 
 def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
@@ -186,7 +223,7 @@ def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
     record_id = v.positive_int(v.required(p, "record_id"), field="record_id")
     op.target = f"record:{record_id}"
     version = v.positive_int(v.required(p, "row_version"), field="row_version")
-    current = _load(op, record_id)
+    current = _load(op, record_id, lock=True)
     op.details["dept_code"] = current.dept_code
     op.require(action, current.dept_code)
     _check_version(current, version)
@@ -258,9 +295,11 @@ def delete(op: Op, params: Mapping[str, Any]) -> dict[str, Any]:
     )
     if result.rowcount != 1:
         raise StaleVersionError("この登録は他の操作で更新されています。再表示してから操作してください")
-    op.changed = True
+    op.changed_number(current.address_no)
     # The reason is a fixed code, never free text: no personal detail can reach the audit trail.
-    op.details.update(reason=reason, address_no=current.address_no, record_id=current.record_id)
+    op.details.update(
+        reason=reason, address_no=current.address_no, record_id=current.record_id, row_version=current.row_version
+    )
     return {"record_id": current.record_id, "deleted": True}
 
 

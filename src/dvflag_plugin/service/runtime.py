@@ -1,14 +1,20 @@
 """The per-host runtime: settings, clock, host services, and the audited-operation envelope.
 
-Every operation runs as: lock the audit head → check access → do the work → append its event →
-commit. A failure rolls the work back and is then audited on its own (denials and errors alike),
-so there is no unaudited change and no audit of a change that did not happen.
+Every operation runs as: check access → do the work → queue its event (unsealed) → commit. A change
+commits its event in the same transaction as the change; a read commits its event on its own. No
+call takes the audit head: the sealer numbers and chains queued events in short batches, run
+opportunistically after calls (a try-lock: a busy sealer is skipped), by ``dvflag audit seal`` and
+before verify. A failure rolls the work back and is audited on its own (denials and errors alike).
+Storage failures reach the host as ``StorageError`` and are logged without SQL or parameters.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -17,17 +23,18 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 
-from ..audit import chain
+from ..audit import chain, sealer, signing
 from ..audit.sink import AuditSink
 from ..config import Settings
-from ..errors import DvflagError, InvalidActorError, PermissionDenied, ValidationError
+from ..errors import DvflagError, InvalidActorError, PermissionDenied, StorageError, ValidationError
 from ..rules import permissions
-from ..rules.validation import PERSONAL_FIELDS, label
-from ..storage import migrate
+from ..rules.validation import PERSONAL_FIELDS, bounded, label
+from ..storage import counters, migrate
 from ..storage.exact import exactly
 from ..storage.schema import app_user, user_role
-from ..storage.transactions import transaction, with_retries
+from ..storage.transactions import begin_write, clean, transaction, with_retries
 from ..text.wareki import EraTable
+from . import audit_trust
 
 T = TypeVar("T")
 
@@ -92,7 +99,6 @@ class Op:
 
     rt: Runtime
     conn: sa.Connection
-    head: chain.Head
     now: datetime
     today: date
     actor: Actor
@@ -100,8 +106,21 @@ class Op:
     target: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
+    touched: set[str] = field(default_factory=set)
     _account: permissions.Account | None = None
     _account_loaded: bool = False
+    _change_no: int | None = None
+
+    def change_no(self) -> int:
+        """The registration change counter as this operation first read it (no lock)."""
+        if self._change_no is None:
+            self._change_no = counters.change_no(self.conn)
+        return self._change_no
+
+    def changed_number(self, address_no: str) -> None:
+        """Mark a registration change of ``address_no`` (counted and logged at commit)."""
+        self.changed = True
+        self.touched.add(address_no)
 
     def account(self) -> permissions.Account | None:
         """The actor's registry entry (loaded once)."""
@@ -162,8 +181,18 @@ class Runtime:
         eras = EraTable.default()
         self.eras = eras.with_extra(self.settings.extra_eras) if self.settings.extra_eras else eras
         self.sink = AuditSink(path=self.settings.audit_log_path, logger_name=self.settings.audit_logger_name)
+        self.audit_keys = signing.configured_keys(
+            self.settings.audit_signing_key, self.settings.audit_verify_key, self.settings.audit_origin, announce=True
+        )
         self.active_cache: tuple[int, date, frozenset[str]] | None = None
         self._host_mistake_logged = False
+        self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
+        secret = self.audit_keys.auth_secret
+        self._authenticate = functools.partial(signing.tag_body, secret) if secret is not None else None
+        self._seal_lock = threading.Lock()
+        self._sealing = threading.Lock()
+        self._pending = 0
+        self._pending_since = 0.0
         if check_schema:
             migrate.require_head(engine)
 
@@ -190,9 +219,13 @@ class Runtime:
 
     def run(
         self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None,
-        via: str | None = None,
+        via: str | None = None, writes: bool = False, params: Mapping[str, Any] | None = None,
     ) -> T:
-        """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it."""
+        """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it.
+
+        ``writes``: the work changes rows (on SQLite the transaction takes the write lock first);
+        otherwise it only reads, without locks, and takes the write lock just for its event.
+        """
         now = self.now()
         today = self.settings.local_day(now)
         problem = actor_problem(actor, self.settings)
@@ -205,60 +238,128 @@ class Runtime:
             raise err
         seen: dict[str, Any] = {"target": target, "details": {}}
 
-        def attempt() -> tuple[T, AuditEvent]:
-            with transaction(self.engine) as conn:
-                op = Op(self, conn, chain.lock_head(conn), now, today, actor, action, target=target)
+        def attempt() -> T:
+            with transaction(self.engine, write=writes) as conn:
+                op = Op(self, conn, now, today, actor, action, target=target)
                 if via is not None:  # e.g. "cli:operator" when an operator acts for a user
                     op.details["via"] = via
                 try:
                     result = work(op)
                 finally:
                     seen["target"], seen["details"] = op.target, op.details
-                event = chain.append(
-                    conn, op.head, self._draft(op.actor, action, op.target, "ok", None, op.details),
-                    now=now, changed=op.changed,
+                if op.changed:
+                    counters.record_changes(conn, op.touched or [None], now=now)
+                begin_write(conn)
+                chain.enqueue(
+                    conn, self._draft(op.actor, action, op.target, "ok", None, op.details), now=now,
+                    authenticate=self._authenticate,
                 )
-            return result, event
+            return result
 
+        failure: BaseException | None = None
         try:
-            result, event = with_retries(attempt)
+            if params is not None:
+                bounded(params)  # before any database work
+            result = clean(lambda: with_retries(attempt))
         except DvflagError as err:
             outcome: chain.Outcome = "denied" if isinstance(err, PermissionDenied) else "error"
             details = dict(seen["details"])
             details["message"] = audit_message(err)
-            self.audit_alone(actor, action, seen["target"], outcome, err.code, details, now=now)
-            raise
+            self._audit_failure(actor, action, seen["target"], outcome, err.code, details, now)
+            failure = err
         except Exception as err:
-            # An unexpected failure (a bug, a lost connection): the attempt is still audited when the
-            # database lets us, with the exception's type only — its text may quote input.
-            try:
-                self.audit_alone(
-                    actor, action, seen["target"], "error", "internal", {"exception": type(err).__name__}, now=now
-                )
-            except Exception:
-                _log.exception("dvflag: could not audit a failed %s", action)
-            raise
-        self._published(event)
+            # An unexpected failure (a bug): still audited when the database lets us, with the
+            # exception's type only — its text may quote input.
+            self._audit_failure(
+                actor, action, seen["target"], "error", "internal", {"exception": type(err).__name__}, now
+            )
+            failure = err
+        if failure is not None:
+            raise failure  # outside the handler: no chained context
+        self._queued(1)
         return result
+
+    def _audit_failure(
+        self, actor: Actor, action: str, target: str | None, outcome: chain.Outcome, reason: str | None,
+        details: dict[str, Any], now: datetime,
+    ) -> None:
+        try:
+            self.audit_alone(actor, action, target, outcome, reason, details, now=now)
+        except StorageError:
+            _log.error("dvflag: could not audit a failed %s (storage unavailable)", action)
+        except Exception as err:
+            _log.error("dvflag: could not audit a failed %s (%s)", action, type(err).__name__)
 
     def audit_alone(
         self, actor: Actor, action: str, target: str | None, outcome: chain.Outcome,
         reason: str | None, details: dict[str, Any], *, now: datetime | None = None,
-    ) -> AuditEvent:
+    ) -> chain.Queued:
         """Commit one event in its own transaction (denials, failed attempts, CLI actions)."""
         when = now or self.now()
 
-        def attempt() -> AuditEvent:
+        def attempt() -> chain.Queued:
             with transaction(self.engine) as conn:
-                head = chain.lock_head(conn)
-                return chain.append(
-                    conn, head, self._draft(actor, action, target, outcome, reason, details),
-                    now=when, changed=False,
+                return chain.enqueue(
+                    conn, self._draft(actor, action, target, outcome, reason, details), now=when,
+                    authenticate=self._authenticate,
                 )
 
-        event = with_retries(attempt)
-        self._published(event)
-        return event
+        queued = clean(lambda: with_retries(attempt))
+        self._queued(1)
+        return queued
+
+    def take_output_no(self) -> int:
+        """The next 出力番号, in its own short transaction (the counter row is locked only there)."""
+
+        def attempt() -> int:
+            with transaction(self.engine) as conn:
+                return counters.take_output_no(conn)
+
+        return clean(lambda: with_retries(attempt))
+
+    # -- sealing ------------------------------------------------------------------------------
+
+    def _queued(self, count: int) -> None:
+        """Count this process's queued events; seal when the batch size or the age is reached."""
+        with self._seal_lock:
+            if self._pending == 0:
+                self._pending_since = time.monotonic()
+            self._pending += count
+            due = (
+                self._pending >= self.settings.audit_seal_batch
+                or time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
+            )
+        if due:
+            self.seal(max_batches=1, opportunistic=True)
+
+    def seal(self, *, max_batches: int | None = None, opportunistic: bool = False) -> sealer.SealResult | None:
+        """Seal queued events now (try-lock: returns at once when another sealer is busy).
+
+        Publishes each event this call sealed (JSON line, host copy). A failure is logged by type
+        only and returns None: the calls whose events wait are already committed.
+        """
+        if not self._sealing.acquire(blocking=False):
+            return None  # this process is already sealing
+        try:
+            result = clean(
+                lambda: sealer.seal(
+                    self.engine, batch=sealer.DEFAULT_BATCH, max_batches=max_batches,
+                    now=self.now, signer=self.signer, read_head=not opportunistic,
+                )
+            )
+        except StorageError:
+            # A lost connection, or a seal table that disagrees with the head (run `dvflag audit verify`).
+            _log.warning("dvflag: sealing audit events failed (StorageError); they stay queued")
+            return None
+        finally:
+            self._sealing.release()
+        with self._seal_lock:
+            # Busy: another sealer is at work and takes what is pending, ours included; trying
+            # again on every call would only add round trips. The next batch or age retries.
+            self._pending = 0
+        for event in result.events:
+            self._published(event)
+        return result
 
     @staticmethod
     def _draft(
@@ -280,5 +381,10 @@ class Runtime:
                 _log.exception("dvflag: the host's dvflag_audit_event failed (seq %s)", event.seq)
 
     def close(self) -> None:
-        """Release the plugin's own resources (the audit file); the host's engine is left alone."""
+        """Seal what this process queued (if the sealer is free), then release the audit file.
+
+        The host's engine is left alone.
+        """
+        if self._pending:
+            self.seal()
         self.sink.close()

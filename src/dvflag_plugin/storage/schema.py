@@ -107,10 +107,21 @@ user_role = sa.Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+# Text of any size on every backend: MariaDB TEXT stops at 64 KB, so LONGTEXT there; Oracle CLOB.
+LargeText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb").with_variant(oracle.CLOB(), "oracle")
+
+# A 64-bit surrogate key; on SQLite an INTEGER PRIMARY KEY (the rowid) so that AUTOINCREMENT applies.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Queue, then seal (DESIGN §6). A call inserts its event unsealed (sealed = 0) with the leaf hash of
+# its content and commits; the sealer later gives it seq, prev_hash and event_hash and sets sealed = 1.
+# The sealer finds pending rows through ix (sealed, id): Oracle does not index NULLs, so the marker,
+# not "seq IS NULL", is what it queries. leaf_hash is NULL only for events sealed before revision 0004
+# (their hash covers the body with its seq, see audit/chain.py).
 audit_event = sa.Table(
     "dvf_audit_event",
     metadata,
-    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("id", BigId, sa.Identity(start=1), primary_key=True),
     sa.Column("event_id", sa.String(36), nullable=False),
     sa.Column("occurred_at", UtcTimestamp, nullable=False),
     sa.Column("actor_id", sa.String(USER_ID_LEN), nullable=False),
@@ -119,27 +130,79 @@ audit_event = sa.Table(
     sa.Column("target", sa.String(64), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("reason_code", sa.String(64), nullable=True),
-    sa.Column("details", sa.Text, nullable=False),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("event_hash", sa.String(64), nullable=False),
+    sa.Column("details", LargeText, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=True),
+    sa.Column("sealed", sa.SmallInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("event_hash", sa.String(64), nullable=True),
     sa.UniqueConstraint("event_id"),
+    sa.UniqueConstraint("seq"),
     sa.CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
+    sa.CheckConstraint(
+        "(sealed = 0 AND seq IS NULL AND prev_hash IS NULL AND event_hash IS NULL) OR "
+        "(sealed = 1 AND seq IS NOT NULL AND prev_hash IS NOT NULL AND event_hash IS NOT NULL)",
+        name="seal_state",
+    ),
+    sa.Index("ix_dvf_audit_event_sealed", "sealed", "id"),
+    sqlite_autoincrement=True,
     **MYSQL_TABLE_OPTIONS,
 )
 
-# A single row: the head of the audit chain and the change counter. Every writer locks it, which
-# serialises appends (no gaps, no repeats) and tells other processes when cached notices are stale.
+# A single row: the head of the sealed chain. Only the sealer writes it, one short transaction per
+# batch, and takes it with a try-lock (a busy sealer is skipped, never waited for).
 chain_head = sa.Table(
     "dvf_chain_head",
     metadata,
     sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
-    sa.Column("change_no", sa.BigInteger, nullable=False),
-    sa.Column("output_no", sa.BigInteger, nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
     **MYSQL_TABLE_OPTIONS,
 )
+
+# One sealed batch: the seq range it numbered, the head hash before and after it, and the signature
+# of the batch (filled when the host configured a signing key; NULL otherwise).
+audit_seal = sa.Table(
+    "dvf_audit_seal",
+    metadata,
+    sa.Column("id", BigId, sa.Identity(start=1), primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("sealed_at", UtcTimestamp, nullable=False),
+    sa.Column("signature", sa.String(256), nullable=True),
+    sa.Column("key_id", sa.String(128), nullable=True),
+    sa.UniqueConstraint("first_seq"),
+    sa.CheckConstraint("last_seq >= first_seq", name="seq_order"),
+    sqlite_autoincrement=True,
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Counters written only by what they count: 'change' (registration changes; screen cautions only
+# read it to know their cached set of held numbers is stale) and 'output' (出力番号 of exports).
+counter = sa.Table(
+    "dvf_counter",
+    metadata,
+    sa.Column("counter_name", sa.String(16), primary_key=True),
+    sa.Column("counter_no", sa.BigInteger, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Which address number each registration change touched (NULL: "reload everything"), so that a
+# cache of held numbers is refreshed by delta instead of re-reading every held registration.
+change_log = sa.Table(
+    "dvf_change_log",
+    metadata,
+    sa.Column("change_no", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("address_no", sa.String(ADDRESS_NO_LEN), nullable=True),
+    sa.Column("changed_at", UtcTimestamp, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+CHANGE_COUNTER = "change"
+OUTPUT_COUNTER = "output"
 
 GENESIS_HASH = "0" * 64
 """prev_hash of the first event."""

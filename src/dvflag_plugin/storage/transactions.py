@@ -1,4 +1,8 @@
-"""Transactions on the host's engine: write-locking on SQLite, bounded retries on deadlocks."""
+"""Transactions on the host's engine: short writes, snapshot reads, bounded retries, clean errors.
+
+A storage failure reaches the host as a ``StorageError`` with no SQL, no parameters and no chained
+exception (the driver's text may quote 氏名 or 生年月日); nothing here logs parameters.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
+from ..errors import StorageError
 
 T = TypeVar("T")
 
@@ -17,28 +23,62 @@ MAX_ATTEMPTS = 5
 # PostgreSQL SQLSTATEs, MySQL/MariaDB error numbers and Oracle ORA- numbers that mean "try the whole
 # transaction again": serialization failures, deadlocks and lock time-outs.
 _PG_RETRY = {"40001", "40P01", "55P03"}
-_MYSQL_RETRY = {1205, 1213}
+_MYSQL_RETRY = {1205, 1213, 1305}  # 1305: the savepoint went with a transaction a deadlock rolled back
 _ORACLE_RETRY = {60, 8177, 54, 30006}  # ORA-00060 deadlock, ORA-08177 serialize, ORA-00054/30006 busy
+
+EMBEDDED_BUSY_TIMEOUT_MS = 5000
+"""busy_timeout of the embedded SQLite default: writers wait this long for one another, never readers."""
+
+
+def _driver_in_transaction(conn: sa.Connection) -> bool:
+    driver = conn.connection.driver_connection
+    return bool(getattr(driver, "in_transaction", False))
+
+
+def begin_write(conn: sa.Connection) -> None:
+    """On SQLite, take the write lock now (``BEGIN IMMEDIATE``) unless a transaction is open.
+
+    A deferred transaction that read first and writes later fails at once when another writer
+    committed in between (WAL snapshot); taking the lock first waits for the busy timeout instead.
+    """
+    if conn.dialect.name == "sqlite" and not _driver_in_transaction(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
-def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+def transaction(engine: sa.Engine, *, write: bool = True) -> Iterator[sa.Connection]:
     """One transaction on a fresh connection from the host's pool; commit on success.
 
-    On SQLite the transaction starts with ``BEGIN IMMEDIATE`` so that two writers never deadlock
-    on a lock upgrade; other databases lock the audit head row instead.
+    ``write``: on SQLite the transaction starts with ``BEGIN IMMEDIATE`` (no lock upgrade
+    deadlock); a read-first transaction (``write=False``) reads without any lock and calls
+    ``begin_write`` before its one insert. Other databases take row locks only.
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            driver = conn.connection.driver_connection
-            if driver is not None and not getattr(driver, "in_transaction", False):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if write:
+            begin_write(conn)
         try:
             yield conn
         except BaseException:
             conn.rollback()
             raise
         conn.commit()
+
+
+@contextmanager
+def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A read-only transaction that sees one consistent snapshot across statements; takes no lock."""
+    with engine.connect() as conn:
+        name = conn.dialect.name
+        if name in ("postgresql", "mysql", "mariadb"):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        elif name == "sqlite" and not _driver_in_transaction(conn):
+            conn.exec_driver_sql("BEGIN")  # deferred: the first read fixes the WAL snapshot
+        elif name == "oracle":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def is_retryable(err: BaseException) -> bool:
@@ -59,16 +99,41 @@ def is_retryable(err: BaseException) -> bool:
     return "database is locked" in str(orig)
 
 
+def is_disconnect(err: BaseException) -> bool:
+    """True when the driver reported a dropped connection (the pool has discarded it)."""
+    return isinstance(err, sa.exc.DBAPIError) and bool(err.connection_invalidated)
+
+
 def with_retries(fn: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
-    """Run ``fn`` (a whole transaction) again on a retryable error, at most ``attempts`` times."""
+    """Run ``fn`` (a whole transaction) again on a retryable error, at most ``attempts`` times.
+
+    A connection the server dropped (idle time-out, restart) is retried once on a fresh one.
+    """
+    reconnected = False
     for attempt in range(1, attempts + 1):
         try:
             return fn()
         except sa.exc.DBAPIError as err:
+            if is_disconnect(err) and not reconnected:
+                reconnected = True
+                continue
             if attempt == attempts or not is_retryable(err):
                 raise
             time.sleep(0.02 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def clean(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn any SQLAlchemy error into a bare ``StorageError`` (no cause, no context).
+
+    The new error is raised outside the ``except`` block, so ``__context__`` stays None and no
+    traceback shows the driver's text (SQL and parameters).
+    """
+    try:
+        return fn()
+    except sa.exc.SQLAlchemyError:
+        pass
+    raise StorageError()
 
 
 def inserted_id(result: sa.CursorResult[object]) -> int:
@@ -77,3 +142,25 @@ def inserted_id(result: sa.CursorResult[object]) -> int:
     if key is None or key[0] is None:  # pragma: no cover - every table has an identity key
         raise RuntimeError("the database returned no primary key for the inserted row")
     return int(key[0])
+
+
+def embedded_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
+    """An engine for the embedded default: SQLite files run in WAL mode with a busy timeout.
+
+    WAL lets readers (an export, a verify) run beside writers; the busy timeout makes writers
+    queue for one another instead of failing. A host's own SQLite engine needs the same pragmas.
+    """
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", sqlite_pragmas)
+    return engine
+
+
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL journal and the busy timeout on every new SQLite connection."""
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {EMBEDDED_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()

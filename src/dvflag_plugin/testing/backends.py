@@ -114,12 +114,21 @@ def drop_own_tables(engine: sa.Engine) -> None:
 
 
 def reset(engine: sa.Engine) -> None:
-    """Empty the plugin's tables and reset the audit head, so each test starts clean."""
-    from ..storage.schema import GENESIS_HASH, app_user, audit_event, chain_head, registration, user_role
+    """Empty the plugin's tables and reset the audit head and counters, so each test starts clean."""
+    from ..storage.schema import (
+        GENESIS_HASH,
+        app_user,
+        audit_event,
+        audit_seal,
+        chain_head,
+        change_log,
+        counter,
+        registration,
+        user_role,
+    )
 
     with engine.begin() as conn:
-        for table in (user_role, app_user, registration, audit_event):
+        for table in (user_role, app_user, registration, audit_event, audit_seal, change_log):
             conn.execute(sa.delete(table))
-        conn.execute(
-            sa.update(chain_head).values(last_seq=0, last_hash=GENESIS_HASH, change_no=0, output_no=0)
-        )
+        conn.execute(sa.update(chain_head).values(last_seq=0, last_hash=GENESIS_HASH))
+        conn.execute(sa.update(counter).values(counter_no=0))

@@ -1,0 +1,449 @@
+"""Tamper matrix (issue 11): a DBA who can write every table, against verify with a signing key.
+
+Every class is detected with a signing key. Classes that need the external checkpoint (kept outside
+the database by an auditor) are marked ``needs_checkpoint``: a tail cut back to an earlier signed seal
+— events, seals and head removed consistently — leaves a trail that is a genuine earlier trail, so only
+a checkpoint of the longer one shows it. A wipe of the trail is caught without one as long as any
+registration exists (the registry replay finds rows the empty trail never recorded), and always with one.
+Without a key, a DBA who rewrites and rehashes is not detected (stated by the last test): that is what
+the key is for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dvflag_hookspecs import VerifyResult
+from dvflag_plugin.audit import chain, signing
+from dvflag_plugin.audit.checkpoint import parse_checkpoint
+from dvflag_plugin.dummydata.model import DummyDataSet
+from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.plugin import service_of
+from dvflag_plugin.service import audit_trust
+from dvflag_plugin.storage.schema import (
+    GENESIS_HASH,
+    OUTPUT_COUNTER,
+    app_user,
+    audit_event,
+    audit_seal,
+    chain_head,
+    change_log,
+    counter,
+    registration,
+    user_role,
+)
+from dvflag_plugin.testing import backends
+from helpers import make_host
+
+ORIGIN = "city.example/dvflag-test"
+
+
+@dataclass
+class Trail:
+    """A host with a signed trail: registrations, a release, reads, an export, all sealed."""
+
+    host: MockHost
+    engine: sa.Engine
+    checkpoint: str
+    record_ids: list[int]
+    cut_at: int
+
+    def verify(self, *, checkpoint: bool = False) -> VerifyResult:
+        rt = service_of(self.host.pm).runtime
+        return audit_trust.verify_now(rt, parse_checkpoint(self.checkpoint) if checkpoint else None)
+
+
+@pytest.fixture(scope="session")
+def keyfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("keys") / "seal.key"
+    signing.generate(out, ORIGIN)
+    return out
+
+
+def _build(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path, keyfile: Path | None) -> Trail:
+    settings: dict[str, Any] = {"dvflag.audit_origin": ORIGIN}
+    if keyfile is not None:
+        settings["dvflag.audit_signing_key"] = str(keyfile)
+    host = make_host(engine, data, clock, tmp_path, settings)
+    registrar, viewer = host.actor("u-kodomo-reg1"), host.actor("u-kodomo-view1")
+    people = [p.address_no for p in data.people if p.in_master][:3]
+    ids = [host.call("dvflag.register", registrar, address_no=n).record_id for n in people]
+    rt = service_of(host.pm).runtime
+    rt.seal()  # several seals: the matrix cuts and re-links between them
+    host.call("dvflag.release", registrar, record_id=ids[2], row_version=1)
+    host.call("dvflag.export", registrar, format="csv", scope="own")
+    cut_at = rt.seal().head_seq  # every change and export is at or before this seq
+    for n in people:
+        host.call("dvflag.status", viewer, address_no=n)
+    text, _, _ = audit_trust.checkpoint_text(rt)
+    host.call("dvflag.status", viewer, address_no=people[0])
+    rt.seal()
+    return Trail(host, engine, text, ids, cut_at)
+
+
+SAVED = (app_user, user_role, registration, audit_event, audit_seal, change_log, chain_head, counter)
+
+
+@pytest.fixture(scope="module")
+def built(
+    backend_engine: sa.Engine, data: DummyDataSet, keyfile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Trail, dict[sa.Table, list[dict[str, Any]]]]]:
+    """The signed trail, built once per backend through the plugin; its rows saved for each test."""
+    backends.reset(backend_engine)
+    t = _build(backend_engine, data, MutableClock(data.reference_date), tmp_path_factory.mktemp("trail"), keyfile)
+    with backend_engine.connect() as conn:
+        saved = {table: [dict(r._mapping) for r in conn.execute(sa.select(table))] for table in SAVED}
+    try:
+        yield t, saved
+    finally:
+        t.host.close()
+        backends.reset(backend_engine)
+
+
+@pytest.fixture
+def trail(built: tuple[Trail, dict[sa.Table, list[dict[str, Any]]]]) -> Trail:
+    """The built trail, its rows restored as they were (a test's tampering undone)."""
+    t, saved = built
+    backends.reset(t.engine)
+    with t.engine.begin() as conn:
+        for table, rows in saved.items():
+            if table in (chain_head, counter):
+                for row in rows:
+                    key = table.c.id if table is chain_head else table.c.counter_name
+                    name = "id" if table is chain_head else "counter_name"
+                    conn.execute(sa.update(table).where(key == row[name]).values(**row))
+            elif rows:
+                conn.execute(sa.insert(table), rows)
+    return t
+
+
+# -- the DBA's tools -------------------------------------------------------------------------------
+
+
+def _sealed(conn: sa.Connection) -> list[Any]:
+    return list(conn.execute(sa.select(audit_event).where(audit_event.c.sealed == 1).order_by(audit_event.c.seq)))
+
+
+def _rehash_from(conn: sa.Connection, rows: list[SimpleNamespace], start: int) -> None:
+    """Recompute every leaf and chained hash from index ``start``, then the seals' hashes and the head."""
+    prev = rows[start - 1].event_hash if start else GENESIS_HASH
+    for row in rows[start:]:
+        row.prev_hash = prev
+        leaf, digest = chain.expected_hash(prev, row)
+        row.leaf_hash, row.event_hash = leaf, digest
+        conn.execute(
+            sa.update(audit_event).where(audit_event.c.id == row.id)
+            .values(seq=row.seq, details=row.details, target=row.target, leaf_hash=leaf, prev_hash=prev,
+                    event_hash=digest)
+        )
+        prev = digest
+    by_seq = {r.seq: r.event_hash for r in rows}
+    by_seq[0] = GENESIS_HASH
+    for seal in conn.execute(sa.select(audit_seal)).all():
+        conn.execute(
+            sa.update(audit_seal).where(audit_seal.c.id == seal.id)
+            .values(prev_hash=by_seq.get(seal.first_seq - 1, seal.prev_hash), head_hash=by_seq.get(seal.last_seq,
+                                                                                                    seal.head_hash))
+        )
+    conn.execute(sa.update(chain_head).values(last_seq=rows[-1].seq, last_hash=prev))
+
+
+def _ns(row: Any) -> SimpleNamespace:
+    return SimpleNamespace(**row._mapping)
+
+
+def edit(conn: sa.Connection, t: Trail) -> None:
+    rows = _sealed(conn)
+    conn.execute(sa.update(audit_event).where(audit_event.c.seq == rows[2].seq).values(actor_id="intruder"))
+
+
+def delete(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.delete(audit_event).where(audit_event.c.seq == 3))
+
+
+def insert(conn: sa.Connection, t: Trail) -> None:
+    """A sealed event slipped in after the head, its hashes right, the head left alone."""
+    last = _ns(_sealed(conn)[-1])
+    forged = SimpleNamespace(**{**vars(last), "seq": last.seq + 1, "event_id": "00000000-0000-4000-8000-000000000001",
+                                "prev_hash": last.event_hash})
+    forged.leaf_hash, forged.event_hash = chain.expected_hash(last.event_hash, forged)
+    values = {k: v for k, v in vars(forged).items() if k != "id"}
+    conn.execute(sa.insert(audit_event).values(**values))
+
+
+def swap(conn: sa.Connection, t: Trail) -> None:
+    rows = _sealed(conn)
+    a, b = rows[3], rows[5]
+    for row, other in ((a, b), (b, a)):
+        conn.execute(sa.update(audit_event).where(audit_event.c.id == row.id)
+                     .values(action=other.action, target=other.target, details=other.details,
+                             actor_id=other.actor_id, actor_dept=other.actor_dept))
+
+
+def rewrite_with_rehash(conn: sa.Connection, t: Trail) -> None:
+    rows = [_ns(r) for r in _sealed(conn)]
+    rows[4].target = "000000000000999"
+    _rehash_from(conn, rows, 4)
+
+
+def truncate_middle_and_rehash(conn: sa.Connection, t: Trail) -> None:
+    rows = [_ns(r) for r in _sealed(conn)]
+    victim = rows.pop(3)
+    conn.execute(sa.delete(audit_event).where(audit_event.c.id == victim.id))
+    for row in rows[3:]:
+        row.seq -= 1
+    conn.execute(sa.update(audit_event).where(audit_event.c.seq > victim.seq).values(seq=audit_event.c.seq + 100000))
+    seals = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).all()
+    conn.execute(sa.delete(audit_seal))
+    for seal in seals:  # the seal ranges renumbered around the hole; an emptied seal dropped
+        first = seal.first_seq - (seal.first_seq > victim.seq)
+        last = seal.last_seq - (seal.last_seq >= victim.seq)
+        if last >= first:
+            conn.execute(sa.insert(audit_seal).values(**{**seal._mapping, "first_seq": first, "last_seq": last}))
+    _rehash_from(conn, rows, 3)
+
+
+def forged_append(conn: sa.Connection, t: Trail) -> None:
+    """Append a chained event, move the head and add a seal row with a signature copied from another."""
+    last = _ns(_sealed(conn)[-1])
+    forged = SimpleNamespace(**{**vars(last), "seq": last.seq + 1, "event_id": "00000000-0000-4000-8000-000000000002",
+                                "prev_hash": last.event_hash, "actor_id": "framed-user"})
+    forged.leaf_hash, forged.event_hash = chain.expected_hash(last.event_hash, forged)
+    conn.execute(sa.insert(audit_event).values(**{k: v for k, v in vars(forged).items() if k != "id"}))
+    conn.execute(sa.update(chain_head).values(last_seq=forged.seq, last_hash=forged.event_hash))
+    copied = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.id.desc())).first()
+    assert copied is not None
+    conn.execute(sa.insert(audit_seal).values(
+        first_seq=forged.seq, last_seq=forged.seq, prev_hash=last.event_hash, head_hash=forged.event_hash,
+        sealed_at=copied.sealed_at, signature=copied.signature, key_id=copied.key_id,
+    ))
+
+
+def forged_queued_event(conn: sa.Connection, t: Trail) -> None:
+    """A row slipped into the unsealed queue (its leaf hash right); the genuine sealer seals and signs it."""
+    draft = chain.Draft("u-kodomo-view1", "D0201", "export", "export:EXP-20261126-000099", "ok", None,
+                        {"format": "csv", "output_no": "EXP-20261126-000001"})
+    chain.enqueue(conn, draft, now=t.host.clock())
+
+
+def strip_signatures_and_rehash(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.update(audit_seal).values(signature=None, key_id=None))
+    rewrite_with_rehash(conn, t)
+
+
+def head_reset(conn: sa.Connection, t: Trail) -> None:
+    first = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).first()
+    assert first is not None
+    conn.execute(sa.update(chain_head).values(last_seq=first.last_seq, last_hash=first.head_hash))
+
+
+def truncate_tail(conn: sa.Connection, t: Trail) -> None:
+    """Cut the reads after the last change and export: events, seals and head removed consistently."""
+    hash_at = conn.execute(sa.select(audit_event.c.event_hash).where(audit_event.c.seq == t.cut_at)).scalar_one()
+    conn.execute(sa.delete(audit_seal).where(audit_seal.c.first_seq > t.cut_at))
+    conn.execute(sa.delete(audit_event).where(audit_event.c.seq > t.cut_at))
+    conn.execute(sa.update(chain_head).values(last_seq=t.cut_at, last_hash=hash_at))
+
+
+def wipe_trail(conn: sa.Connection, t: Trail) -> None:
+    """Trail, seals, head and counters emptied; the registrations stay (the replay finds them)."""
+    conn.execute(sa.delete(audit_seal))
+    conn.execute(sa.delete(audit_event))
+    conn.execute(sa.update(chain_head).values(last_seq=0, last_hash=GENESIS_HASH))
+    conn.execute(sa.update(counter).values(counter_no=0))
+
+
+def wipe_everything(conn: sa.Connection, t: Trail) -> None:
+    """The trail and the registry emptied: an empty database, only a checkpoint remembers."""
+    wipe_trail(conn, t)
+    conn.execute(sa.delete(registration))
+
+
+def output_counter_reset(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.update(counter).where(counter.c.counter_name == OUTPUT_COUNTER).values(counter_no=0))
+
+
+def change_counter_changed(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.update(counter).where(counter.c.counter_name != OUTPUT_COUNTER)
+                 .values(counter_no=counter.c.counter_no + 5))
+
+
+def non_canonical_json(conn: sa.Connection, t: Trail) -> None:
+    row = next(r for r in _sealed(conn) if r.details not in ("{}",))
+    spaced = json.dumps(json.loads(row.details), ensure_ascii=False, indent=1)
+    conn.execute(sa.update(audit_event).where(audit_event.c.id == row.id).values(details=spaced))
+
+
+def registration_edit(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.update(registration).where(registration.c.id == t.record_ids[0]).values(name="改竄\u3000太郎"))
+
+
+def registration_edit_with_version(conn: sa.Connection, t: Trail) -> None:
+    """An edit that keeps the row version and 解除日: only the salted digest can see it."""
+    conn.execute(sa.update(registration).where(registration.c.id == t.record_ids[0])
+                 .values(birth_date=date(1970, 1, 1)))
+
+
+def registration_delete(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.delete(registration).where(registration.c.id == t.record_ids[1]))
+
+
+def registration_release(conn: sa.Connection, t: Trail) -> None:
+    row = conn.execute(sa.select(registration).where(registration.c.id == t.record_ids[0])).one()
+    conn.execute(sa.update(registration).where(registration.c.id == row.id).values(release_date=row.input_date))
+
+
+def registration_unrelease(conn: sa.Connection, t: Trail) -> None:
+    conn.execute(sa.update(registration).where(registration.c.id == t.record_ids[2]).values(release_date=None))
+
+
+def registration_add(conn: sa.Connection, t: Trail) -> None:
+    row = conn.execute(sa.select(registration).where(registration.c.id == t.record_ids[0])).one()
+    values = {k: v for k, v in row._mapping.items() if k != "id"}
+    conn.execute(sa.insert(registration).values(**{**values, "dept_code": "D9999"}))
+
+
+Tamper = Callable[[sa.Connection, Trail], None]
+MATRIX: list[tuple[Tamper, bool, str]] = [
+    (edit, False, "ハッシュと一致しません"),
+    (delete, False, "欠落しています"),
+    (insert, False, "先頭情報が巻き戻されています"),
+    (swap, False, "ハッシュと一致しません"),
+    (rewrite_with_rehash, False, "署名が一致しません"),
+    (truncate_middle_and_rehash, False, "署名が一致しません"),
+    (forged_append, False, "署名が一致しません"),
+    (forged_queued_event, False, "書き手の認証がありません"),
+    (strip_signatures_and_rehash, False, "署名がありません"),
+    (head_reset, False, "先頭情報が巻き戻されています"),
+    (truncate_tail, True, "切り詰められています"),
+    (wipe_trail, False, "記録のないまま追加されています"),
+    (wipe_everything, True, "切り詰められています"),
+    (output_counter_reset, False, "出力番号が再利用されるおそれ"),
+    (change_counter_changed, False, "変更カウンタ"),
+    (non_canonical_json, False, "正規形の JSON ではありません"),
+    (registration_edit, False, "内容が、監査証跡に記録のないまま変更されています"),
+    (registration_edit_with_version, False, "内容が、監査証跡に記録のないまま変更されています"),
+    (registration_delete, False, "記録のないまま削除されています"),
+    (registration_release, False, "解除日が、監査証跡に記録のないまま変更されています"),
+    (registration_unrelease, False, "解除日が、監査証跡に記録のないまま変更されています"),
+    (registration_add, False, "記録のないまま追加されています"),
+]
+"""(tamper class, needs the external checkpoint, what verify must say)."""
+
+
+@pytest.mark.parametrize(("tamper", "needs_checkpoint", "says"), MATRIX, ids=[f.__name__ for f, _, _ in MATRIX])
+def test_every_tamper_class_is_detected_with_a_signing_key(
+    trail: Trail, tamper: Tamper, needs_checkpoint: bool, says: str
+) -> None:
+    before = trail.verify(checkpoint=True)
+    assert before.ok, before.findings
+    assert (before.signature, before.checkpoint) == ("verified", "ok")
+    with trail.engine.begin() as conn:
+        tamper(conn, trail)
+    if tamper is forged_queued_event:
+        assert service_of(trail.host.pm).runtime.seal().sealed == 1  # type: ignore[union-attr]
+    after = trail.verify(checkpoint=needs_checkpoint)
+    assert not after.ok, f"{tamper.__name__} not detected"
+    assert after.findings and after.message == after.findings[0]
+    assert any(says in f for f in after.findings), after.findings
+    if needs_checkpoint:  # the README's statement: without the checkpoint this class passes
+        assert trail.verify().ok, f"{tamper.__name__} is caught without a checkpoint: update the matrix and README"
+
+
+def test_without_a_key_a_rewrite_with_rehash_passes(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    t = _build(engine, data, clock, tmp_path, None)
+    try:
+        with engine.begin() as conn:
+            rewrite_with_rehash(conn, t)
+        result = t.verify()
+        assert (result.ok, result.signature) == (True, "unsigned")  # why dvflag.audit_signing_key exists
+    finally:
+        t.host.close()
+
+
+GARBAGE: list[tuple[sa.Table, str, object]] = [
+    (audit_event, "event_id", "not-a-uuid"), (audit_event, "occurred_at", None), (audit_event, "actor_id", ""),
+    (audit_event, "action", "x" * 32), (audit_event, "target", "\u202e"), (audit_event, "outcome", "denied"),
+    (audit_event, "reason_code", "r"), (audit_event, "details", "{not json"), (audit_event, "details", "[1,2]"),
+    (audit_event, "details", '"text"'), (audit_event, "leaf_hash", None), (audit_event, "leaf_hash", "z" * 64),
+    (audit_event, "prev_hash", "0" * 63), (audit_event, "event_hash", "short"), (audit_event, "seq", -7),
+    (audit_seal, "signature", "%%%"), (audit_seal, "key_id", "x" * 128), (audit_seal, "first_seq", 0),
+    (audit_seal, "last_seq", 10**12), (audit_seal, "prev_hash", ""), (audit_seal, "head_hash", "é"),
+    (chain_head, "last_seq", -1), (chain_head, "last_hash", "?"), (counter, "counter_no", -3),
+    (registration, "name", ""), (registration, "row_version", -1), (registration, "release_date", date(9999, 12, 31)),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "value"), GARBAGE,
+                         ids=[f"{t.name}.{c}={v!r:.12}" for t, c, v in GARBAGE])
+def test_verify_reports_garbage_in_any_column_and_never_crashes(
+    trail: Trail, table: sa.Table, column: str, value: object
+) -> None:
+    with trail.engine.begin() as conn:
+        if table is audit_event:
+            victim = _sealed(conn)[4]
+            stmt = sa.update(table).where(table.c.id == victim.id)
+            if column == "occurred_at":  # NOT NULL: the garbage is a time far from the truth
+                value = victim.occurred_at.replace(year=1999)
+        elif table is audit_seal:
+            stmt = sa.update(table).where(table.c.id == conn.execute(sa.select(sa.func.min(table.c.id))).scalar_one())
+        elif table is registration:
+            stmt = sa.update(table).where(table.c.id == trail.record_ids[1])
+        else:
+            stmt = sa.update(table)
+        try:
+            conn.execute(stmt.values({column: value}))
+        except sa.exc.DBAPIError:
+            pytest.fail(f"setup: {table.name}.{column} refused {value!r}")
+    result = trail.verify()
+    assert not result.ok and result.findings
+
+
+def test_full_verify_reads_one_snapshot_while_changes_and_cautions_commit(
+    trail: Trail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change, a caution and a seal committed after verify walked the events, before it reads the
+    counters and the registry, are not reported: every read sees the snapshot of the first one."""
+    from dvflag_plugin.audit import verify as verify_mod
+    from dvflag_plugin.storage.transactions import snapshot
+
+    rt = service_of(trail.host.pm).runtime
+    registrar = trail.host.actor("u-kodomo-reg1")
+    check_counters = verify_mod._check_counters
+
+    def meanwhile(*args: Any) -> None:
+        with trail.engine.connect() as other:
+            version = other.execute(sa.select(registration.c.row_version)
+                                    .where(registration.c.id == trail.record_ids[0])).scalar_one()
+        reg = trail.host.call("dvflag.update", registrar, record_id=trail.record_ids[0], row_version=version,
+                              sex_code=9 if version % 2 else 0)
+        trail.host.notices(trail.host.actor("u-zeimu-view1"), [reg.address_no])
+        rt.seal()
+        check_counters(*args)
+
+    monkeypatch.setattr(verify_mod, "_check_counters", meanwhile)
+    with snapshot(trail.engine) as conn:
+        head = chain.read_head(conn)
+        result = verify_mod.verify(conn, keys=rt.audit_keys, digest_secret=rt.audit_keys.digest_secret)
+    assert result.ok, result.findings
+    assert (result.head_seq, result.signature) == (head.last_seq, "verified")
+    monkeypatch.undo()
+    assert trail.verify().ok  # the next snapshot sees the change with its event
+    with trail.engine.connect() as conn:  # and without a snapshot the same interleaving is a false report
+        monkeypatch.setattr(verify_mod, "_check_counters", meanwhile)
+        conn.execute(sa.text("SELECT 1"))
+        conn.commit()
+        torn = verify_mod.verify(conn.execution_options(isolation_level="AUTOCOMMIT"), keys=rt.audit_keys,
+                                 digest_secret=rt.audit_keys.digest_secret)
+    assert not torn.ok

@@ -1,0 +1,115 @@
+"""Issue 11 item 8: a lost connection reaches the host as a clean StorageError; idle drops are retried."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dvflag_plugin.errors import StorageError
+from dvflag_plugin.mockhost import MockHost
+from dvflag_plugin.storage.schema import registration
+
+pytestmark = pytest.mark.backend("postgresql", "mariadb")
+
+
+def _backend_id(dbapi_conn: Any, backend: str) -> int:
+    if backend == "postgresql":
+        return int(dbapi_conn.info.backend_pid)
+    return int(dbapi_conn.thread_id())
+
+
+def _kill(admin: sa.Engine, backend: str, ident: int) -> None:
+    with admin.connect() as conn:
+        if backend == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({ident})")
+        else:
+            conn.exec_driver_sql(f"KILL {ident}")
+        conn.commit()
+
+
+@pytest.fixture
+def admin(engine: sa.Engine) -> Iterator[sa.Engine]:
+    """A separate engine on the same database, for killing the plugin's connections."""
+    other = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    try:
+        yield other
+    finally:
+        other.dispose()
+
+
+def _canaries(host: MockHost, number: str) -> list[str]:
+    person = host.data.person(number)
+    return [person.name, person.birth_date.isoformat(), repr(person.birth_date), f"{person.birth_date:%Y%m%d}"]
+
+
+def test_connection_killed_inside_a_transaction_is_a_clean_storage_error(
+    host: MockHost, engine: sa.Engine, backend: str, admin: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dvflag")
+    number = next(p.address_no for p in host.data.people if p.in_master)
+    kills: list[int] = []
+
+    def kill_before_insert(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO dvf_registration"):
+            ident = _backend_id(conn.connection.dbapi_connection, backend)
+            kills.append(ident)
+            _kill(admin, backend, ident)
+
+    sa.event.listen(engine, "before_cursor_execute", kill_before_insert)
+    try:
+        with pytest.raises(StorageError) as info:
+            host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=number)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", kill_before_insert)
+    err = info.value
+    assert err.code == "storage.unavailable" and "データベース" in err.message
+    assert len(kills) == 2  # the whole transaction was retried once on a fresh connection
+    assert err.__cause__ is None and err.__context__ is None and err.__suppress_context__ is False
+    text = "\n".join([str(err), repr(err), "".join(traceback.format_exception(err))])
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") + str(r.exc_info or "") for r in caplog.records)
+    for canary in _canaries(host, number):
+        assert canary not in text, canary
+        assert canary not in logged, canary
+    assert "INSERT" not in text and "dvf_registration" not in text
+    with engine.connect() as conn:  # nothing half-done
+        assert conn.execute(sa.select(sa.func.count()).select_from(registration)).scalar_one() == 0
+    # The failed attempt is audited (the reason code only) once the database answers again.
+    last = host.masters.audit_copy[-1]
+    assert (last.action, last.outcome, last.reason_code) == ("register", "error", "storage.unavailable")
+
+
+def test_a_connection_dropped_while_idle_is_retried_once(
+    host: MockHost, engine: sa.Engine, backend: str, admin: sa.Engine
+) -> None:
+    number = next(p.address_no for p in host.data.people if p.in_master)
+    viewer = host.actor("u-zeimu-view1")
+    host.notices(viewer, [number])  # the pool now holds idle connections
+    with admin.connect() as conn:
+        if backend == "postgresql":
+            mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            idle = conn.exec_driver_sql(
+                f"SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> {mine}"
+            ).scalars().all()
+        else:
+            idle = conn.exec_driver_sql(
+                "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+            ).scalars().all()
+    assert idle
+    for ident in idle:
+        _kill(admin, backend, int(ident))
+    disconnects: list[bool] = []
+
+    def seen(context: Any) -> None:
+        disconnects.append(bool(context.is_disconnect))
+
+    sa.event.listen(engine, "handle_error", seen)
+    try:
+        assert host.notices(viewer, [number]) == {}  # answered, not an error
+    finally:
+        sa.event.remove(engine, "handle_error", seen)
+    assert True in disconnects  # the dropped connection was met, and the call retried on a fresh one
