@@ -27,7 +27,7 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_db_upgrade_current_and_downgrade(url: str) -> None:
-    assert "スキーマ版: 0004" in run("db", "upgrade", "--url", url)
+    assert "schema revision: 0004" in run("db", "upgrade", "--url", url)
     assert run("db", "current", "--url", url).strip() == "0004"
     run("db", "downgrade", "--url", url, "base", "--yes")
     assert sa.inspect(sa.create_engine(url)).get_table_names() == ["dvf_alembic_version"]
@@ -136,7 +136,7 @@ def test_audit_seal_seals_what_calls_queued(url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 3
     out = run("audit", "seal", "--url", url)
-    assert "封緘しました: 3 件" in out and re.search(r"先頭 3:[0-9a-f]{64}", out)
+    assert "sealed: 3 件" in out and re.search(r"head 3:[0-9a-f]{64}", out)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 0
         assert chain.verify(conn).ok

@@ -187,7 +187,7 @@ def users_params(host: MockHost) -> set[str]:
 
 
 def audit_params(host: MockHost) -> set[str]:
-    seeded(host)
+    # no seeded rows here: rows written behind the plugin's back are what verify's registry replay reports
     call(host, "status", VIEW, address_no="1")
     call(host, "users", ADMIN, op="list")
     events = call(host, "audit", AUDITOR, op="read")
@@ -199,7 +199,10 @@ def audit_params(host: MockHost) -> set[str]:
     head = call(host, "audit", AUDITOR, op="checkpoint")
     assert call(host, "audit", AUDITOR, checkpoint_seq=head["seq"], checkpoint_hash=head["hash"]).ok
     assert not call(host, "audit", AUDITOR, checkpoint_seq=head["seq"], checkpoint_hash="0" * 64).ok
-    return {"op", "from_seq", "limit", "action", "actor_id", "checkpoint_seq", "checkpoint_hash"}
+    assert call(host, "audit", AUDITOR, checkpoint=head["note"]).checkpoint in ("ok", "unsigned")
+    forged = head["note"].replace(str(head["seq"]), str(head["seq"] + 1000), 1)
+    assert not call(host, "audit", AUDITOR, checkpoint=forged).ok
+    return {"op", "from_seq", "limit", "action", "actor_id", "checkpoint", "checkpoint_seq", "checkpoint_hash"}
 
 
 CHECKS: dict[str, Callable[[MockHost], set[str]]] = {

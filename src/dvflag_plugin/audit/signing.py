@@ -243,7 +243,7 @@ def parse_public_key(data: bytes, name: str) -> Verifier:
         if not isinstance(key, Ed25519PublicKey):
             raise SigningKeyError("検証鍵は Ed25519 鍵でなければなりません", code="audit.verify_key.format")
         return Verifier(check_key_name(name), key)
-    if len(data) == 32 and b"+" not in data:
+    if len(data) == 32:  # every text form (PEM, name+hash+base64) is longer than 32 bytes
         return Verifier(check_key_name(name), Ed25519PublicKey.from_public_bytes(data))
     parts = text.decode("ascii", "replace").split("+", 2)  # base64 itself may contain "+"
     if len(parts) == 3:

@@ -8,6 +8,7 @@ the trail is audited with the OS user as actor. Expected failures are handled by
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import click
 from ..audit import signing
 from ..errors import DvflagError
 from .database import env_settings, open_runtime, url_option
+from .errors import OperatorError
 
 key_option = click.option(
     "--key", "signing_key", envvar="DVFLAG_AUDIT_SIGNING_KEY", type=click.Path(dir_okay=False),
@@ -45,10 +47,19 @@ def write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
+_SEQ_HASH = re.compile(r"\s*\d+:[0-9A-Fa-f]{64}\s*")
+
+
 def _read_checkpoint(value: str) -> str:
-    """A checkpoint argument: the text of a file when it names one, else the text itself (SEQ:HASH)."""
+    """A checkpoint argument: the older ``SEQ:HASH`` text itself, else the file it names (which must exist)."""
+    if _SEQ_HASH.fullmatch(value):
+        return value
     path = Path(value)
-    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else value
+    if not path.is_file():
+        raise OperatorError(
+            f"チェックポイントのファイルがありません: {path}", f"no checkpoint file at {path}"
+        )
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 @click.command("keygen")

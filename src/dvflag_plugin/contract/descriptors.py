@@ -34,7 +34,7 @@ from .fields import Built, t
 
 # -- shared pieces -------------------------------------------------------------------------------
 
-_GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", *COMMON_DENIALS)
+_GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", "storage.unavailable", *COMMON_DENIALS)
 
 READ: Effects = Effects(read_only=True, changes_data=False, destructive=False, idempotent=True)
 WRITE: Effects = Effects(read_only=False, changes_data=True, destructive=False, idempotent=False, personal_output=True)
@@ -392,7 +392,8 @@ def _users(settings: Settings) -> FunctionDescriptor:
             ResultShape("record", t("利用者", "User"), USER_COLUMNS),
         ),
         audit_action="users",
-        general=("not_found.user", "duplicate.user", "stale_version", "users.own_roles", "users.own_account"),
+        general=("not_found.user", "duplicate.user", "stale_version", "users.own_roles", "users.own_account",
+                 "state.last_user_admin"),
         extra_errors=(*field_errors("valid_to", ("invalid.range",)),
                       *(spec for name in USER_FIELDS[1:] for spec in field_errors(name, ("invalid.not_applicable",)))),
         confirmations=(
@@ -429,6 +430,11 @@ def _audit(settings: Settings) -> FunctionDescriptor:
         used(Built(Field("actor_id", "string", t("操作者ID", "Actor id"), pattern=fl.whole(ACTOR_ID.pattern),
                          min_length=1, max_length=64),
                    ("invalid.type", "invalid.too_long", "invalid.code_syntax"))),
+        used(Built(Field("checkpoint", "string", t("チェックポイント", "Checkpoint"),
+                         help=t("`dvflag audit checkpoint` の署名付きチェックポイント（または旧形式 連番:ハッシュ）",
+                                "A signed checkpoint note from `dvflag audit checkpoint` (or SEQ:HASH)"),
+                         min_length=1, max_length=1000),
+                   ("invalid.type", "invalid.too_long"))),
         used(fl.positive_int("checkpoint_seq", t("チェックポイント連番", "Checkpoint sequence number"))),
         used(Built(Field("checkpoint_hash", "string", t("チェックポイントハッシュ", "Checkpoint hash"),
                          help=t("以前に控えた先頭ハッシュ（16進64桁）", "The head hash noted earlier"),
@@ -455,9 +461,10 @@ def _audit(settings: Settings) -> FunctionDescriptor:
     head = ResultShape(
         "record", t("チェックポイント", "Checkpoint"),
         (Column("seq", t("先頭連番", "Head sequence"), "number"),
-         Column("hash", t("先頭ハッシュ", "Head hash"), "hash")),
-        message=t("この連番とハッシュを紙などシステムの外に控えてください",
-                  "Note this sequence and hash outside the system"),
+         Column("hash", t("先頭ハッシュ", "Head hash"), "hash"),
+         Column("note", t("署名付きチェックポイント", "Signed checkpoint"), "text")),
+        message=t("このチェックポイントを紙などシステムの外に控えてください",
+                  "Keep this checkpoint outside the system"),
     )
     return _descriptor(
         r.F_AUDIT, t("監査証跡の照会・検証", "Audit trail"),
@@ -467,6 +474,8 @@ def _audit(settings: Settings) -> FunctionDescriptor:
         effects=READ,
         results=(verification, events, head),
         audit_action="audit",
+        general=("invalid.exclusive", *(f"audit.checkpoint.{rule}" for rule in
+                                        ("size", "control", "newline", "lines", "origin", "hash", "signature"))),
         dependent_required=(("checkpoint_seq", ("checkpoint_hash",)), ("checkpoint_hash", ("checkpoint_seq",))),
         extra_errors=tuple(
             spec for name in AUDIT_FIELDS[1:] for spec in field_errors(name, ("invalid.not_applicable",))

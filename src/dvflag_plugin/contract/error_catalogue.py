@@ -94,6 +94,28 @@ GENERAL_MESSAGES: Final[dict[str, Text]] = {
     "internal": Text(
         "内部エラーが発生しました。システム管理者に連絡してください", "Internal error; contact the administrator"
     ),
+    "storage.unavailable": Text(
+        "データベースに接続できないため処理できませんでした。しばらくしてから再度操作してください",
+        "The database could not be used; try again later",
+    ),
+    "host.contract": Text(
+        "ホストの宛名情報・組織情報の回答が取り決めと異なります（{hook}）",
+        "The host's master-data answer breaks the contract ({hook})",
+    ),
+    "state.last_user_admin": Text(
+        "利用者 {user_id} は最後の有効な利用者管理者です。先に別の利用者管理者を登録・有効化してください",
+        "{user_id} is the last enabled user administrator; add or enable another one first",
+    ),
+    "invalid.exclusive": Text(
+        "チェックポイントと連番・ハッシュは同時に指定できません",
+        "Give either a checkpoint note or a sequence number and hash, not both",
+    ),
+    **{
+        f"audit.checkpoint.{rule}": Text(
+            "チェックポイントの形式が不正です: {detail}", f"The checkpoint is malformed ({rule}): {{detail}}"
+        )
+        for rule in ("size", "control", "newline", "lines", "origin", "hash", "signature")
+    },
 }
 """Templates of the codes that name no field."""
 
@@ -110,6 +132,7 @@ DENIAL_EN: Final[dict[str, str]] = {
     "users.own_roles": "You cannot change your own roles",
     "users.own_account": "You cannot change your own account",
     "action.unknown": "Unknown operation",
+    "actor.invalid": "The actor handed over by the host is malformed",
 }
 DENIALS: Final[dict[str, Text]] = {code: Text(ja, DENIAL_EN[code]) for code, ja in DENIAL_MESSAGES.items()}
 """PermissionDenied codes (audited as denials), with the registry's Japanese messages."""
