@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench sql clean fonts
+.PHONY: demo test lint typecheck bench sql clean fonts fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(STAMP) fonts
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Issue 8: more generated sequences and seam junk than `make test`, at random, on every backend.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	DVFLAG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DVFLAG_REQUIRE_SERVERS=1 $(BIN)/python -m pytest tests/model -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src hookspecs tests bench fixtures migrations
