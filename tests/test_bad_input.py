@@ -190,20 +190,24 @@ CASES: dict[str, Case] = {
     ),
     "release_before_input": Case(
         "dvflag.release",
-        {"record_id": "$R_ACTIVE", "release_date": "2026-03-31"},
+        {"record_id": "$R_ACTIVE", "row_version": 1, "release_date": "2026-03-31"},
         ValidationError,
         "invalid.before_input",
         "release_date",
     ),
     "release_future": Case(
         "dvflag.release",
-        {"record_id": "$R_ACTIVE", "release_date": TOMORROW},
+        {"record_id": "$R_ACTIVE", "row_version": 1, "release_date": TOMORROW},
         ValidationError,
         "invalid.future",
         "release_date",
     ),
-    "release_already_released": Case("dvflag.release", {"record_id": "$R_RELEASED"}, StateError, "state.released"),
-    "unrelease_not_released": Case("dvflag.unrelease", {"record_id": "$R_ACTIVE"}, StateError, "state.not_released"),
+    "release_already_released": Case(
+        "dvflag.release", {"record_id": "$R_RELEASED", "row_version": 1}, StateError, "state.released"
+    ),
+    "unrelease_not_released": Case(
+        "dvflag.unrelease", {"record_id": "$R_ACTIVE", "row_version": 1}, StateError, "state.not_released"
+    ),
     # unknown fields: refused, never dropped or stored
     "unknown_field_register": Case(
         "dvflag.register",
@@ -246,7 +250,9 @@ CASES: dict[str, Case] = {
     "record_id_not_a_number": Case(
         "dvflag.release", {"record_id": "abc"}, ValidationError, "invalid.positive_int", "record_id"
     ),
-    "other_department_record": Case("dvflag.release", {"record_id": "$R_OTHER"}, PermissionDenied, "dept.other"),
+    "other_department_record": Case(
+        "dvflag.release", {"record_id": "$R_OTHER", "row_version": 1}, PermissionDenied, "dept.other"
+    ),
     "other_department_register": Case(
         "dvflag.register", {"address_no": "$N_FREE", "dept_code": OTHER}, PermissionDenied, "dept.other"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -65,8 +66,26 @@ def test_users_bootstrap_is_audited(url: str) -> None:
     with engine.connect() as conn:
         events = conn.execute(sa.select(audit_event.c.action, audit_event.c.actor_id, audit_event.c.outcome)).all()
         assert conn.execute(sa.select(sa.func.count()).select_from(app_user)).scalar_one() == 2
-    assert [e.outcome for e in events] == ["ok", "ok", "ok", "ok", "error"]
+    # add, add, list (a read is audited too: issue 8 #16), disable, roles, list, refused add
+    assert [e.outcome for e in events] == ["ok", "ok", "ok", "ok", "ok", "ok", "error"]
     assert all(e.action == "users" and e.actor_id.startswith("cli:") for e in events)
+    with engine.connect() as conn:
+        ops = [json.loads(d)["op"] for d in conn.scalars(sa.select(audit_event.c.details).order_by(audit_event.c.seq))]
+    engine.dispose()
+    assert ops == ["add", "add", "list", "modify", "modify", "list", "add"]
+
+
+def test_audit_checkpoint_leaves_an_event(url: str) -> None:
+    """Issue 8 #16: an operator's read of the chain head is audited like every other access."""
+    run("db", "upgrade", "--url", url)
+    run("users", "add", "u-0", "--dept", "D0201", "--role", "viewer", "--url", url)
+    run("audit", "checkpoint", "--url", url)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(audit_event).order_by(audit_event.c.seq.desc()).limit(1)).one()
+    engine.dispose()
+    assert (last.seq, last.action, last.outcome) == (2, "audit", "ok")
+    assert last.actor_id.startswith("cli:") and json.loads(last.details)["op"] == "checkpoint"
 
 
 def test_audit_verify_detects_tampering_and_truncation(url: str) -> None:

@@ -170,9 +170,15 @@ def test_broken_service_adapter_fails_the_right_check(
     assert plumbing.isdisjoint(failed)
 
 
-def test_authorize_yes_fails_that_check_only(tmp_path: Path, data: DummyDataSet) -> None:
+FAILS_CLOSED = {"services.authorize", "register", "notices.single", "notices.batch", "advice"}
+"""A host answering "yes" fails its check, and the plugin denies (host.invalid_answer) what it gated."""
+
+
+def test_authorize_yes_fails_that_check_and_is_denied(tmp_path: Path, data: DummyDataSet) -> None:
     report = run(_with_masters(YesAuthorizeMasters, tmp_path, data))
-    assert report.failed_ids() == {"services.authorize"}, _explain(report)
+    assert report.failed_ids() == FAILS_CLOSED | {"audit_chain"}, _explain(report)  # "yes" to the auditor too
+    reason = report.result("register").reason
+    assert reason is not None and "host.invalid_answer" in reason.en
     assert "[FAIL] services.authorize" in report.render("en")
     assert "不適合" in report.render("ja")
 
@@ -375,7 +381,7 @@ def test_integrator_guide_example_fails_when_its_authorize_misbehaves(
     import myhost_dvflag_guide_yes  # type: ignore[import-not-found]
 
     report = run(myhost_dvflag_guide_yes.conformance_factory)
-    assert report.failed_ids() == {"services.authorize"}, _explain(report)
+    assert report.failed_ids() == FAILS_CLOSED | {"audit_chain"}, _explain(report)
 
 
 def test_a_failing_close_is_reported_not_raised(tmp_path: Path, data: DummyDataSet) -> None:

@@ -49,8 +49,8 @@ def test_every_operation_runs_with_sockets_blocked(host: MockHost, only_the_data
         birth_date=outsider.birth_date.isoformat(),
     )
     r = host.call("dvflag.update", reg, record_id=r.record_id, row_version=r.row_version, sex_code=9)
-    r = host.call("dvflag.release", reg, record_id=r.record_id)
-    r = host.call("dvflag.unrelease", reg, record_id=r.record_id)
+    r = host.call("dvflag.release", reg, record_id=r.record_id, row_version=r.row_version)
+    r = host.call("dvflag.unrelease", reg, record_id=r.record_id, row_version=r.row_version)
     host.call("dvflag.status", host.actor("u-kodomo-view1"), address_no=number)
     host.call("dvflag.search", host.actor("u-kodomo-view1"), name="真琴")
     host.call("dvflag.review_due", reg)
@@ -60,7 +60,7 @@ def test_every_operation_runs_with_sockets_blocked(host: MockHost, only_the_data
     host.call("dvflag.audit", host.actor("u-kansa-audit1"), op="verify")
     host.notices(Actor("batch", "D0102"), [f"{i:015d}" for i in range(1000)] + [number])
     host.advice(host.actor("u-hoken-reg1"), number)
-    host.call("dvflag.delete", reg, record_id=r.record_id, reason="mistaken_entry")
+    host.call("dvflag.delete", reg, record_id=r.record_id, row_version=r.row_version, reason="mistaken_entry")
     assert only_the_database == []  # nothing but the database was even attempted
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:

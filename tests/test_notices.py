@@ -62,11 +62,11 @@ def test_release_and_next_day_are_reflected(host: MockHost) -> None:
     number = _held(host)
     actor = Actor("screen", "D0102")
     assert number in host.notices(actor, [number])
-    reg = host.call("dvflag.search", host.actor("u-kodomo-reg1"), address_no=number)[0]
-    host.call("dvflag.release", host.actor("u-kodomo-reg1"), record_id=reg.record_id)
+    reg = host.call("dvflag.search", host.actor("u-kodomo-reg1"), address_no=number).rows[0]
+    reg = host.call("dvflag.release", host.actor("u-kodomo-reg1"), record_id=reg.record_id, row_version=reg.row_version)
     # Released today: not active today (D < release_date fails on the release day itself).
     assert host.notices(actor, [number]) == {}
-    host.call("dvflag.unrelease", host.actor("u-kodomo-reg1"), record_id=reg.record_id)
+    host.call("dvflag.unrelease", host.actor("u-kodomo-reg1"), record_id=reg.record_id, row_version=reg.row_version)
     assert number in host.notices(actor, [number])
     host.clock.advance(timedelta(days=400))  # time alone releases nothing
     assert number in host.notices(actor, [number])

@@ -501,7 +501,7 @@ def test_empty_strings_mean_absent_and_never_reach_the_database(
     )  # fmt: skip
     assert (updated.name, updated.sex_code) == (in_master.name, 0)
     found = host.call("dvflag.search", registrar, name="", dept_code="", state="", input_from="", input_to="")
-    assert [r.record_id for r in found] == [reg.record_id]
+    assert [r.record_id for r in found.rows] == [reg.record_id]
     released = host.call(
         "dvflag.release", registrar, record_id=reg.record_id, row_version=updated.row_version, release_date=""
     )

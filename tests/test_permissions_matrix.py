@@ -177,7 +177,7 @@ def perform(w: World, action: str, scope: str) -> Any:
     if action == "status":
         return w.call("dvflag.status", address_no=w.other_active)
     if action == "search":
-        return w.call("dvflag.search", state="all")
+        return w.call("dvflag.search", address_no=w.other_active, state="all")
     if action == "users":
         return w.call("dvflag.users", op="list")
     if action == "audit-read":
@@ -233,7 +233,7 @@ def check_effect(w: World, role: str, action: str, result: Any) -> None:
         assert result.as_of == TODAY
         assert result.holdings == (Holding(w.other, "男女共同参画課", date(2025, 11, 1), None),)
     elif action == "search":
-        assert sorted((r.address_no, r.dept_code) for r in result) == sorted(w.ids)
+        assert [(r.address_no, r.dept_code) for r in result.rows] == [(w.other_active, w.other)]
     elif action == "users":
         assert all(isinstance(u, UserAccount) for u in result)
         assert {u.user_id for u in result} == {s.user_id for s in w.host.data.staff}

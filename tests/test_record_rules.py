@@ -82,9 +82,9 @@ def test_active_day_boundaries(host: MockHost, clock: MutableClock) -> None:
         assert holders(host, viewer, number) == ([OWN] if active else []), day
         assert (number in host.notices(viewer, [number])) is active, day
         found = host.call("dvflag.search", registrar, address_no=number, state="active")
-        assert [r.record_id for r in found] == ([reg.record_id] if active else []), day
+        assert [r.record_id for r in found.rows] == ([reg.record_id] if active else []), day
         released = host.call("dvflag.search", registrar, address_no=number, state="released")
-        assert [r.record_id for r in released] == ([reg.record_id] if day >= date(2026, 11, 20) else []), day
+        assert [r.record_id for r in released.rows] == ([reg.record_id] if day >= date(2026, 11, 20) else []), day
         (advice,) = host.advice(host.actor(OTHER_REGISTRAR), number)
         assert advice.safe is (not active), day
         assert rel.active_on(day) is active  # the value's own formula agrees
@@ -105,7 +105,10 @@ def test_release_on_the_input_day_is_allowed_and_never_active(host: MockHost, cl
     registrar = host.actor(REGISTRAR)
     reg = host.call("dvflag.register", registrar, address_no=number, input_date="2026-11-10")
     rel, event = expect_one_event(
-        host, lambda: host.call("dvflag.release", registrar, record_id=reg.record_id, release_date="2026-11-10")
+        host,
+        lambda: host.call(
+            "dvflag.release", registrar, record_id=reg.record_id, row_version=1, release_date="2026-11-10"
+        ),
     )
     assert rel.release_date == rel.input_date == date(2026, 11, 10)
     assert event.details["release_date"] == "2026-11-10"
@@ -115,7 +118,9 @@ def test_release_on_the_input_day_is_allowed_and_never_active(host: MockHost, cl
     other = host.call("dvflag.register", registrar, address_no=free_people(host, 2)[1], input_date="2026-11-10")
     expect_refused(
         host,
-        lambda: host.call("dvflag.release", registrar, record_id=other.record_id, release_date="2026-11-09"),
+        lambda: host.call(
+            "dvflag.release", registrar, record_id=other.record_id, row_version=1, release_date="2026-11-09"
+        ),
         error=ValidationError,
         code="invalid.before_input",
         action="release",
@@ -194,7 +199,7 @@ def test_unrelease_only_by_the_holding_department_and_only_when_released(host: M
     reg = host.call("dvflag.register", registrar, address_no=number, input_date="2026-10-01")
     expect_refused(
         host,
-        lambda: host.call("dvflag.unrelease", registrar, record_id=reg.record_id),
+        lambda: host.call("dvflag.unrelease", registrar, record_id=reg.record_id, row_version=reg.row_version),
         error=StateError,
         code="state.not_released",
         action="unrelease",
@@ -231,14 +236,18 @@ def test_delete_needs_a_reason_code_and_keeps_an_event_without_the_name(host: Mo
     )
     expect_refused(
         host,
-        lambda: host.call("dvflag.delete", registrar, record_id=reg.record_id, reason="誤って登録したため"),
+        lambda: host.call(
+            "dvflag.delete", registrar, record_id=reg.record_id, row_version=1, reason="誤って登録したため"
+        ),
         error=ValidationError,
         code="invalid.reason_code",
         action="delete",
     )
     expect_denied(
         host,
-        lambda: host.call("dvflag.delete", host.actor(OTHER_REGISTRAR), record_id=reg.record_id, reason="wrong_person"),
+        lambda: host.call(
+            "dvflag.delete", host.actor(OTHER_REGISTRAR), record_id=reg.record_id, row_version=1, reason="wrong_person"
+        ),
         code="dept.other",
         action="delete",
     )
@@ -334,7 +343,7 @@ def test_review_list_is_computed_from_input_date_after_reopening(host: MockHost,
     clock.set_day(date(2025, 5, 10))
     reg = host.call("dvflag.register", registrar, address_no=number)
     clock.set_day(date(2025, 8, 1))
-    host.call("dvflag.release", registrar, record_id=reg.record_id)
+    host.call("dvflag.release", registrar, record_id=reg.record_id, row_version=reg.row_version)
     clock.set_day(date(2026, 6, 1))
     host.call("dvflag.register", registrar, address_no=number)  # reopened: a new input date
     clock.set_day(date(2027, 4, 30))
@@ -420,7 +429,7 @@ def test_release_advice_lists_other_holders_and_is_safe_only_when_none(host: Moc
     assert [h.input_date for h in hoken.other_holders] == [date(2026, 5, 10), date(2026, 6, 29), date(2026, 8, 28)]
 
     for user, dept in (("u-danjo-reg1", "D0301"), ("u-seikatsu-reg1", "D0401")):
-        host.call("dvflag.release", host.actor(user), record_id=ids[(number, dept)])
+        host.call("dvflag.release", host.actor(user), record_id=ids[(number, dept)], row_version=1)
     (after,) = host.advice(registrar, number)
     assert (after.safe, after.other_count, after.other_holders) == (True, 0, ())
     # The actor's own holding does not make it unsafe for the actor; it does for everyone else.
@@ -538,9 +547,9 @@ def test_audit_events_never_carry_name_or_birth_date(host: MockHost, tmp_path: P
         lambda: host.notices(viewer, [tsuchiya.address_no, suzuki.address_no]),
         lambda: host.advice(outsider, suzuki.address_no),
         lambda: host.call("dvflag.review_due", registrar),
-        lambda: host.call("dvflag.release", registrar, record_id=t.record_id),
-        lambda: host.call("dvflag.unrelease", registrar, record_id=t.record_id),
-        lambda: host.call("dvflag.delete", registrar, record_id=s.record_id, reason="mistaken_entry"),
+        lambda: host.call("dvflag.release", registrar, record_id=t.record_id, row_version=1),
+        lambda: host.call("dvflag.unrelease", registrar, record_id=t.record_id, row_version=2),
+        lambda: host.call("dvflag.delete", registrar, record_id=s.record_id, row_version=2, reason="mistaken_entry"),
         lambda: host.call("dvflag.audit", auditor, op="read"),
         lambda: host.call("dvflag.audit", auditor, op="verify"),
     ]
@@ -555,7 +564,7 @@ def test_audit_events_never_carry_name_or_birth_date(host: MockHost, tmp_path: P
         "ValidationError",
     ]
     found = outcomes[7]
-    assert [r.address_no for r in found] == [suzuki.address_no]
+    assert [r.address_no for r in found.rows] == [suzuki.address_no]
     events = committed_events(host.engine)
     assert len(events) == 2 + len(steps)
     assert [e.hash for e in events] == [e.hash for e in host.masters.audit_copy]
@@ -575,6 +584,9 @@ def test_a_deleted_records_id_is_never_given_again(host: MockHost) -> None:
     registrar = host.actor("u-kodomo-reg1")
     numbers = [p.address_no for p in host.data.people if p.in_master][:2]
     first = host.call("dvflag.register", registrar, address_no=numbers[0])
-    host.call("dvflag.delete", registrar, record_id=first.record_id, reason="mistaken_entry")
+    host.call(
+        "dvflag.delete", registrar, record_id=first.record_id, row_version=first.row_version,
+        reason="mistaken_entry"
+    )
     second = host.call("dvflag.register", registrar, address_no=numbers[1])
     assert second.record_id != first.record_id

@@ -46,7 +46,6 @@ def test_nfc_replaces_other_compatibility_ideographs() -> None:
     [
         ("  髙橋 花子  ", "髙橋 花子"),
         ("\u3000髙橋\u3000花子\u3000", "髙橋\u3000花子"),
-        ("\t山﨑 次郎\r\n", "山﨑 次郎"),
         ("髙橋  花子", "髙橋  花子"),  # internal runs are kept as given
     ],
 )
@@ -59,7 +58,15 @@ def test_does_not_trim_other_spaces_at_the_ends() -> None:
     assert normalize_name("\u00a0髙橋") == "\u00a0髙橋"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "\u3000\u3000", " \t\n"])
+@pytest.mark.parametrize("raw", ["\t山﨑 次郎", "山﨑 次郎\r\n", "\r山﨑", " \t\n", "\x0b山﨑", "山﨑\x1f"])
+def test_a_control_character_at_either_end_is_refused_not_trimmed(raw: str) -> None:
+    """Issue 8 #10: a TAB/CR/VT at the ends is a broken paste; refused, never silently trimmed."""
+    with pytest.raises(ValidationError) as err:
+        normalize_name(raw)
+    assert (err.value.field, err.value.rule) == ("name", "control_char")
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\u3000\u3000", " \u3000 "])
 def test_empty_is_required(raw: str) -> None:
     with pytest.raises(ValidationError) as err:
         normalize_name(raw)

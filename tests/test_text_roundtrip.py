@@ -88,7 +88,7 @@ def test_japanese_names_round_trip_byte_identical(host: MockHost, backend: str) 
     for number, name in registered.items():
         expected = next(n for n in NAMES.values() if n == name)
         assert name.encode("utf-8") == expected.encode("utf-8")
-        (found,) = host.call("dvflag.search", viewer, address_no=number)
+        (found,) = host.call("dvflag.search", viewer, address_no=number).rows
         assert found.name.encode("utf-8") == expected.encode("utf-8")
         assert found.dept_name == "子ども家庭課"
         status = host.call("dvflag.status", viewer, address_no=number)
@@ -117,7 +117,7 @@ def test_search_by_name_finds_the_exact_and_the_variant_spelling(host: MockHost)
     viewer = host.actor("u-kodomo-view1")
     by_name = {name: number for number, name in registered.items()}
     for query, expected in (("𠮷田", "𠮷田\u3000花子"), ("髙﨑", "髙﨑\u3000翔太")):
-        found = host.call("dvflag.search", viewer, name=query, state="all")
+        found = host.call("dvflag.search", viewer, name=query, state="all").rows
         assert [r.address_no for r in found] == [by_name[expected]], query
         assert found[0].name.encode("utf-8") == expected.encode("utf-8")
 

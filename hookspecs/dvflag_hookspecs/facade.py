@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from .values import (
     Actor,
@@ -68,10 +68,21 @@ class PluginServiceCaller:
         """First non-None answer of the host organisation master."""
         return cast("Department | None", self._hook.dvflag_resolve_department(dept_code=dept_code))
 
-    def authorize(self, actor: Actor, action: str, dept_code: str | None) -> bool:
-        """False when any implementation answers False; abstentions (None) and True allow."""
+    def authorization(self, actor: Actor, action: str, dept_code: str | None) -> Literal["allow", "deny", "invalid"]:
+        """Combine every answer, failing closed: only the literal True allows and only None abstains.
+
+        Any False gives "deny"; any other answer (0, "", [], "no", an object) gives "invalid", which
+        the caller must treat as a denial. With no answer at all (every implementation abstains) the
+        registry decides alone: "allow".
+        """
         results = self._hook.dvflag_authorize(actor=actor, action=action, dept_code=dept_code)
-        return not any(r is False for r in results)
+        if any(r is not True and r is not False and r is not None for r in results):
+            return "invalid"
+        return "deny" if any(r is False for r in results) else "allow"
+
+    def authorize(self, actor: Actor, action: str, dept_code: str | None) -> bool:
+        """True only when ``authorization`` says "allow" (a malformed answer denies)."""
+        return self.authorization(actor, action, dept_code) == "allow"
 
     def audit_event(self, event: AuditEvent) -> None:
         """Hand a committed audit event to every implementation."""

@@ -46,8 +46,10 @@ class PluginServices:
         :param dept_code: the department whose data the action touches, or None.
         :return: False denies, None abstains, True allows *as far as the host is concerned*.
 
-        Combination rule: all results are collected; any False denies. True never grants what
-        the plugin's own user registry (DESIGN §5) denies.
+        Combination rule (fails closed): all results are collected; any False denies; any answer
+        other than the literal True, False or None (0, "", [], "no", an object) also denies, with
+        reason ``host.invalid_answer``. True never grants what the plugin's own user registry
+        (DESIGN §5) denies.
         """
 
     # -------------------------------------------------------------------------

@@ -84,6 +84,18 @@ class Registration:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What ``dvflag.search`` found: at most the limit, and whether more rows matched (``truncated``)."""
+
+    rows: tuple[Registration, ...]
+    truncated: bool
+    limit: int
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     """把握状況 of one address number: the departments holding the person today."""
 

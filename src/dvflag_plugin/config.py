@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
@@ -25,6 +26,9 @@ class Settings:
     audit_log_path: str | None = None
     audit_logger_name: str = "dvflag.audit"
     extra_eras: tuple[Mapping[str, str], ...] = ()
+    search_max_rows: int = 200
+    dept_code_pattern: str = r"[A-Za-z0-9_-]{1,16}"
+    user_id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}"
 
     def __post_init__(self) -> None:
         lo, hi, fixed = self.address_no_min_len, self.address_no_max_len, self.address_no_fixed_len
@@ -34,6 +38,19 @@ class Settings:
             )
         if self.review_period_months < 1 or self.review_alert_months < 0:
             raise ValidationError("review_period_months", "setting", "見直し期間の設定が不正です")
+        if not isinstance(self.search_max_rows, int) or not 1 <= self.search_max_rows <= 10_000:
+            raise ValidationError(
+                "search_max_rows", "setting", "設定 dvflag.search_max_rows は 1〜10000 で指定してください"
+            )
+        for name in ("dept_code_pattern", "user_id_pattern"):
+            try:
+                re.compile(getattr(self, name))
+            except (re.error, TypeError) as err:
+                raise ValidationError(name, "setting", f"設定 dvflag.{name} は正規表現で指定してください") from err
+
+    def code_regex(self, kind: str) -> re.Pattern[str]:
+        """The compiled syntax of a code kind (``dept_code`` or ``user_id``), ASCII-only classes."""
+        return _compiled(self.dept_code_pattern if kind == "dept_code" else self.user_id_pattern)
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:
@@ -57,3 +74,13 @@ class Settings:
     def local_day(self, now_utc: datetime) -> date:
         """The local calendar day of an aware UTC instant."""
         return now_utc.astimezone(self.tz).date()
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = re.compile(pattern, re.ASCII)
+    return found

@@ -13,6 +13,7 @@ from dvflag_hookspecs import Actor
 
 from .dummydata.generator import iter_address_numbers
 from .errors import DvflagError
+from .files import private_dir, write_bytes
 from .mockhost import MockHost
 from .plugin import service_of
 from .text.wareki import format_wareki
@@ -37,8 +38,7 @@ def _who(host: MockHost, actor: Actor) -> str:
 def run_demo(url: str | None = None, *, master_size: int = MASTER_SIZE) -> int:
     """Run the walkthrough; returns the process exit code (0 when the audit chain verifies)."""
     if url is None:
-        folder = Path("var")
-        folder.mkdir(exist_ok=True)
+        folder = private_dir(Path("var"))
         url = f"sqlite:///{folder / ('demo-' + datetime.now().strftime('%Y%m%d-%H%M%S') + '.sqlite3')}"  # noqa: DTZ005
     engine = sa.create_engine(url)
     host = MockHost(engine, settings={"dvflag.audit_log_path": "var/demo-audit.jsonl"})
@@ -111,25 +111,25 @@ def _walkthrough(host: MockHost, url: str, master_size: int) -> int:
     _say(f"  注意対象 {len(flagged)} 件 / {len(numbers):,} 件、所要 {elapsed:.2f} 秒（監査イベント 1 件）")
 
     _step("子ども家庭課が解除 → 男女共同参画課はまだ保持")
-    current = host.call("dvflag.search", kodomo, address_no=person.address_no, dept_code=kodomo.dept_code)[0]
+    current = host.call("dvflag.search", kodomo, address_no=person.address_no, dept_code=kodomo.dept_code).rows[0]
     host.call("dvflag.release", kodomo, record_id=current.record_id, row_version=current.row_version)
     for advice in host.advice(kodomo, person.address_no):
         _say(f"  子ども家庭課へのアドバイス: {advice.message}")
 
     _step("他所属の登録は操作できない（拒否も監査に記録）")
-    mine = host.call("dvflag.search", danjo, address_no=person.address_no, dept_code=danjo.dept_code)[0]
+    mine = host.call("dvflag.search", danjo, address_no=person.address_no, dept_code=danjo.dept_code).rows[0]
     try:
-        host.call("dvflag.release", kodomo, record_id=mine.record_id)
+        host.call("dvflag.release", kodomo, record_id=mine.record_id, row_version=mine.row_version)
     except DvflagError as err:
         _say(f"  拒否: {err.message}（理由コード {err.code}）")
 
     _step("対象者一覧の抽出（CSV・Excel・PDF、出力ごとに監査）")
     service = service_of(host.pm)
     out_dir = Path("var") / "demo-exports"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     for fmt in ("csv", "xlsx", "pdf"):
         result = host.call("dvflag.export", danjo, format=fmt, scope="own")
-        (out_dir / result.filename).write_bytes(result.content)
+        write_bytes(out_dir / result.filename, result.content)
         event = host.masters.audit_copy[-1]
         pages = f"、{result.page_count} ページ" if result.page_count else ""
         match = "一致" if event.details["sha256"] == result.sha256 else "不一致"

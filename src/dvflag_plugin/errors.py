@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+ECHO_LIMIT = 5
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
+
 
 class DvflagError(Exception):
     """Base of every error the plugin raises on purpose.
@@ -34,18 +39,39 @@ class ValidationError(DvflagError):
 
 
 class UnknownFieldError(ValidationError):
-    """A parameter the function does not accept: refused, never dropped or stored."""
+    """A parameter the function does not accept: refused, never dropped or stored.
 
-    def __init__(self, fields: list[str] | tuple[str, ...]) -> None:
-        names = ", ".join(sorted(fields))
-        super().__init__(names, "unknown_field", f"未定義の項目は受け付けられません: {names}")
-        self.fields = tuple(sorted(fields))
+    Only names that look like field names (``[a-z][a-z0-9_]{0,31}``, at most five) are echoed; the
+    rest are counted, so that a list of pairs or a flood of names never lands in the audit trail.
+    """
+
+    def __init__(self, fields: list[object] | tuple[object, ...]) -> None:
+        safe = sorted({f for f in fields if isinstance(f, str) and _FIELD_NAME.fullmatch(f)})
+        shown = safe[:ECHO_LIMIT]
+        hidden = len(fields) - len(shown)
+        names = ", ".join(shown)
+        text = names + (f"{'、' if names else ''}ほか{hidden}件" if hidden else "")
+        super().__init__(names or "params", "unknown_field", f"未定義の項目は受け付けられません: {text}")
+        self.fields = tuple(shown)
+        self.count = len(fields)
+
+
+class HostContractError(DvflagError):
+    """The host answered a PluginServices hook outside its contract (a bad master-data answer)."""
+
+    code = "host.contract"
 
 
 class PermissionDenied(DvflagError):
     """The actor may not do this. The denial has been audited with ``code`` as its reason."""
 
     code = "denied"
+
+
+class InvalidActorError(PermissionDenied):
+    """The Actor handed over by the host is not a clean user id and department code: refused, audited."""
+
+    code = "actor.invalid"
 
 
 class NotFoundError(DvflagError):

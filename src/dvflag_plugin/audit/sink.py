@@ -16,6 +16,8 @@ import structlog
 
 from dvflag_hookspecs import AuditEvent
 
+from ..files import open_append, private_dir
+
 EVENT_NAME = "dvflag.audit"
 
 
@@ -23,7 +25,7 @@ class _LineFile:
     """A minimal structlog-compatible logger that appends one line per call to a file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self._lock = threading.Lock()
         self._path = path
         self._fh: IO[str] | None = None
@@ -31,7 +33,7 @@ class _LineFile:
     def msg(self, message: str) -> None:
         with self._lock:
             if self._fh is None:
-                self._fh = self._path.open("a", encoding="utf-8")
+                self._fh = open_append(self._path)  # 0600 whatever the umask
             self._fh.write(message + "\n")
             self._fh.flush()
 

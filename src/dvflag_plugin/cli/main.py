@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import ALL_ROLES
 
 from ..errors import DvflagError
+from ..files import private_dir, touch, write_bytes
 
 DEFAULT_SQLITE = Path("var") / "dvflag.sqlite3"
 
@@ -26,7 +27,7 @@ def database_url(url: str | None) -> str:
     env = os.environ.get("DVFLAG_DATABASE_URL")
     if env:
         return env
-    DEFAULT_SQLITE.parent.mkdir(parents=True, exist_ok=True)
+    touch(DEFAULT_SQLITE)  # 0600 in a 0700 folder, before SQLite creates it with the umask's mode
     return f"sqlite:///{DEFAULT_SQLITE}"
 
 
@@ -154,10 +155,13 @@ def audit_verify(url: str | None, checkpoint: str | None) -> None:
 def audit_checkpoint(url: str | None) -> None:
     """Print the chain head (seq and hash) to keep outside the database."""
     from ..audit import chain
+    from ..service.bootstrap import operator_actor
 
     rt = _runtime(url)
     with rt.engine.connect() as conn:
         head = chain.read_head(conn)
+    details = {"op": "checkpoint", "source": "cli", "seq": head.last_seq}
+    rt.audit_alone(operator_actor(), "audit", None, "ok", None, details)  # an operator's read is audited too
     click.echo(f"{head.last_seq}:{head.last_hash}")
 
 
@@ -202,14 +206,17 @@ def users_add(url: str | None, user_id: str, dept_code: str, roles: tuple[str, .
 @url_option
 def users_list(url: str | None) -> None:
     """List plugin users."""
-    from ..service import users as users_ops
+    from ..service import bootstrap
 
     rt = _runtime(url)
-    with rt.engine.connect() as conn:
-        for a in users_ops.list_users(conn):
-            state = "有効" if a.enabled else "無効"
-            until = a.valid_to.isoformat() if a.valid_to else "-"
-            click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
+    try:
+        found = bootstrap.list_users(rt, bootstrap.operator_actor())
+    except DvflagError as err:
+        _fail(err)
+    for a in found:
+        state = "有効" if a.enabled else "無効"
+        until = a.valid_to.isoformat() if a.valid_to else "-"
+        click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
 
 
 @users.command("disable")
@@ -283,9 +290,9 @@ def export(
         result = service.export(Actor(user_id, dept_code), params, via=operator_actor().user_id)
     except DvflagError as err:
         _fail(err)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     path = out_dir / result.filename
-    path.write_bytes(result.content)
+    write_bytes(path, result.content)  # 0600: the list holds personal data
     click.echo(f"出力番号 {result.output_no}: {path}（{result.row_count} 件", nl=False)
     click.echo(f"、{result.page_count} ページ）" if result.page_count else "）")
     click.echo(f"SHA-256 {result.sha256}")

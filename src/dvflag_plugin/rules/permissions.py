@@ -51,7 +51,9 @@ DENIAL_MESSAGES: Final[dict[str, str]] = {
     "role.missing": "この操作を行う権限（ロール）がありません",
     "dept.other": "他所属のデータは操作できません",
     "host.denied": "ホストシステムがこの操作を許可していません",
+    "host.invalid_answer": "ホストシステムの許可判定の回答が不正なため、操作を拒否しました",
     "users.own_roles": "自分自身のロールは変更できません",
+    "users.own_account": "自分自身の利用者情報は変更できません",
     "action.unknown": "未定義の操作です",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ..config import Settings
@@ -20,15 +20,68 @@ def label(field: str) -> str:
     return field_label(field)
 
 
-def check_fields(params: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
-    """Refuse unknown fields (never dropped) and turn empty strings into None (Oracle: '' is NULL)."""
+MAX_TEXT = 1000
+"""No string parameter is longer than this (氏名 is 100 characters of up to 4 code points each)."""
+MAX_INT = 2**31 - 1
+"""Record ids, row versions, sequence numbers and limits fit a 32-bit column on every database."""
+
+_TEXT, _INT, _DATE, _BOOL, _LIST = "text", "int", "date", "bool", "list"
+FIELD_KINDS: dict[str, str] = {
+    "address_no": _TEXT, "name": _TEXT, "sex_code": _INT, "birth_date": _DATE, "dept_code": _TEXT,
+    "dept_name": _TEXT, "input_date": _DATE, "release_date": _DATE, "record_id": _INT, "row_version": _INT,
+    "reason": _TEXT, "state": _TEXT, "input_from": _DATE, "input_to": _DATE, "limit": _INT, "op": _TEXT,
+    "user_id": _TEXT, "roles": _LIST, "valid_from": _DATE, "valid_to": _DATE, "enabled": _BOOL,
+    "format": _TEXT, "scope": _TEXT, "encoding": _TEXT, "strict": _BOOL, "from_seq": _INT, "action": _TEXT,
+    "actor_id": _TEXT, "checkpoint_seq": _INT, "checkpoint_hash": _TEXT,
+}
+"""The type family of every parameter name any function accepts (one name, one meaning)."""
+_KIND_MESSAGES = {
+    _TEXT: "文字列で指定してください",
+    _INT: "整数（または数字の文字列）で指定してください",
+    _DATE: "日付（date または日付の文字列）で指定してください",
+    _BOOL: "true / false で指定してください",
+    _LIST: "文字列の一覧で指定してください",
+}
+
+
+def _kind_ok(kind: str, value: object) -> bool:
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == _INT:
+        return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    if kind == _DATE:
+        return isinstance(value, str) or (isinstance(value, date) and not isinstance(value, datetime))
+    if kind == _BOOL:
+        return isinstance(value, bool | str)
+    return isinstance(value, str) or (
+        isinstance(value, list | tuple | set | frozenset)
+        and len(value) <= 20
+        and all(isinstance(x, str) for x in value)
+    )
+
+
+def check_fields(params: object, allowed: Iterable[str]) -> dict[str, Any]:
+    """A Mapping of known names to values of the right type family, else a typed error naming the field.
+
+    Unknown names are refused (never dropped); empty strings become None (Oracle: '' is NULL).
+    """
+    if not isinstance(params, Mapping):
+        raise ValidationError("params", "mapping", "パラメータは項目名と値の対応（辞書）で指定してください")
     allowed_set = set(allowed)
-    unknown = [k for k in params if k not in allowed_set]
+    unknown = [k for k in params if not (isinstance(k, str) and k in allowed_set)]
     if unknown:
-        raise UnknownFieldError([str(k) for k in unknown])
+        raise UnknownFieldError(unknown)
     cleaned: dict[str, Any] = {}
     for key, value in params.items():
-        if isinstance(value, str) and value.strip(" \u3000\t") == "":
+        if value is None:
+            cleaned[key] = None
+            continue
+        kind = FIELD_KINDS.get(key, _TEXT)
+        if not _kind_ok(kind, value):
+            raise ValidationError(key, "type", f"{label(key)}は{_KIND_MESSAGES[kind]}")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ValidationError(key, "too_long", f"{label(key)}が長すぎます")
+        if isinstance(value, str) and value.strip(" \u3000") == "":
             value = None
         cleaned[key] = value
     return cleaned
@@ -42,56 +95,86 @@ def required(params: Mapping[str, Any], field: str) -> Any:
     return value
 
 
-def address_no(value: object, settings: Settings, *, field: str = "address_no") -> str:
-    """ASCII digits after NFKC (full-width accepted), kept as a string; length per settings."""
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        raise ValidationError(field, "required", f"{label(field)}は必須です")
+FULL_WIDTH_DIGITS = str.maketrans({0xFF10 + i: chr(0x30 + i) for i in range(10)})
+
+
+def address_no(value: object, settings: Settings, *, field: str = "address_no", position: int | None = None) -> str:
+    """ASCII or full-width (U+FF10–FF19) digits only, kept as a string; length per settings.
+
+    Other "decimal" look-alikes that NFKC would turn into digits (𝟏, ①, ¹) are refused, and so is
+    any space: a batch and a single lookup read a number exactly alike.
+    """
+    where = f"の{position}件目" if position is not None else ""
+    if value is None or (isinstance(value, str) and value == ""):
+        raise ValidationError(field, "required", f"{label(field)}{where}は必須です")
     if not isinstance(value, str):
         raise ValidationError(
-            field, "type", f"{label(field)}は文字列で指定してください（先頭の0が失われるため数値は不可）"
+            field, "type", f"{label(field)}{where}は文字列で指定してください（先頭の0が失われるため数値は不可）"
         )
-    text = value if value.isascii() else unicodedata.normalize("NFKC", value)
-    text = text.strip()
+    text = value if len(value) > 64 or value.isascii() else value.translate(FULL_WIDTH_DIGITS)
     if not (text.isascii() and text.isdigit()):
-        raise ValidationError(field, "digits", f"{label(field)}は数字のみで入力してください")
+        raise ValidationError(field, "digits", f"{label(field)}{where}は数字のみで入力してください")
     fixed = settings.address_no_fixed_len
     if fixed is not None and len(text) != fixed:
-        raise ValidationError(field, "length", f"{label(field)}は{fixed}桁で入力してください")
+        raise ValidationError(field, "length", f"{label(field)}{where}は{fixed}桁で入力してください")
     if not settings.address_no_min_len <= len(text) <= settings.address_no_max_len:
         raise ValidationError(
             field,
             "length",
-            f"{label(field)}は{settings.address_no_min_len}〜{settings.address_no_max_len}桁で入力してください",
+            f"{label(field)}{where}は{settings.address_no_min_len}〜{settings.address_no_max_len}桁で入力してください",
         )
     return text
 
 
+_CODE_LIMITS = {"dept_code": 16, "user_id": 64}
+
+
+def code(value: object, settings: Settings, *, field: str, kind: str = "dept_code") -> str:
+    """A 所属コード or 利用者ID: exactly the configured syntax (default ASCII letters, digits, '-', '_')."""
+    if value is None or value == "":
+        raise ValidationError(field, "required", f"{label(field)}は必須です")
+    if not isinstance(value, str):
+        raise ValidationError(field, "type", f"{label(field)}は文字列で指定してください")
+    if len(value) > _CODE_LIMITS[kind] or not settings.code_regex(kind).fullmatch(value):
+        raise ValidationError(field, "code_syntax", f"{label(field)}の形式が正しくありません（英数字と記号 - _ のみ）")
+    return value
+
+
 def sex_code(value: object, *, field: str = "sex_code") -> int:
-    """JIS X 5218 code: 0, 1, 2 or 9 (an int or its digit string)."""
-    code: int | None = None
+    """JIS X 5218 code: 0, 1, 2 or 9 (an int or its one-digit string, full width accepted)."""
+    found: int | None = None
     if isinstance(value, bool):
-        code = None
+        found = None
     elif isinstance(value, int):
-        code = value
-    elif isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
-        code = int(text) if text.isascii() and text.isdigit() else None
-    if code not in SEX_CODES:
+        found = value
+    elif isinstance(value, str) and len(value) == 1:
+        text = value.translate(FULL_WIDTH_DIGITS)
+        found = int(text) if text.isascii() and text.isdigit() else None
+    if found not in SEX_CODES:
         raise ValidationError(
             field,
             "sex_code",
             f"{label(field)}は JIS X 5218 のコード（0:不明, 1:男, 2:女, 9:適用不能）で指定してください",
         )
-    return code
+    return int(found)
+
+
+PERSONAL_FIELDS = frozenset({"name", "birth_date"})
+"""Fields whose typed value must never be echoed, not even inside an error message (DESIGN §6)."""
 
 
 def a_date(value: object, eras: EraTable, *, field: str) -> date:
-    """A date given as ``date``, ISO text or 和暦 text."""
+    """A date given as ``date``, ISO text or 和暦 text; a refused 生年月日 is never echoed."""
     if value is None:
         raise ValidationError(field, "required", f"{label(field)}は必須です")
-    if not isinstance(value, str | date):
+    if not isinstance(value, str | date) or isinstance(value, datetime):
         raise ValidationError(field, "date_format", f"{label(field)}は日付で指定してください")
-    return parse_date(value, field=field, eras=eras)
+    try:
+        return parse_date(value, field=field, eras=eras)
+    except ValidationError as err:
+        if field not in PERSONAL_FIELDS:
+            raise
+        raise ValidationError(field, err.rule, f"{label(field)}の日付が正しくありません（{err.rule}）") from None
 
 
 def not_future(day: date, today: date, *, field: str) -> date:
@@ -108,24 +191,47 @@ def person_name(value: object, *, field: str = "name") -> str:
     return normalize_name(value, field=field, max_chars=100)
 
 
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 def short_text(value: object, *, field: str, max_len: int) -> str:
-    """A required short code or label (所属コード, 利用者ID …)."""
-    if not isinstance(value, str) or not value.strip():
+    """A required short label (所属名): NFC, spaces trimmed, no control/format/bidi characters."""
+    if not isinstance(value, str) or not value.strip(" \u3000"):
         raise ValidationError(field, "required", f"{label(field)}は必須です")
-    text = unicodedata.normalize("NFC", value.strip())
+    if len(value) > MAX_TEXT:
+        raise ValidationError(field, "too_long", f"{label(field)}は{max_len}文字以内で入力してください")
+    text = unicodedata.normalize("NFC", value.strip(" \u3000"))
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text):
+        raise ValidationError(field, "control_char", f"{label(field)}に制御文字などの使えない文字が含まれています")
     if len(text) > max_len:
         raise ValidationError(field, "too_long", f"{label(field)}は{max_len}文字以内で入力してください")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise ValidationError(field, "control_char", f"{label(field)}に制御文字は使えません")
     return text
 
 
 def positive_int(value: object, *, field: str) -> int:
-    """A record id or row version: a positive integer (or its digit string)."""
+    """A record id or row version: a positive integer (or its digit string) that fits 32 bits."""
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 1:
+    if isinstance(value, str) and len(value) <= 10 and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= MAX_INT:
         raise ValidationError(field, "positive_int", f"{label(field)}は1以上の整数で指定してください")
     return value
+
+
+def flag(value: object, field: str) -> bool:
+    """A boolean given as bool or the text true/false/1/0 (absent is False)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    raise ValidationError(field, "bool", f"{label(field)}は true / false で指定してください")
+
+
+def choice(value: object, field: str, choices: Iterable[str], default: str) -> str:
+    """One of a fixed set of codes (never echoes what was given)."""
+    options = tuple(choices)
+    found = default if value is None else value
+    if not isinstance(found, str) or found not in options:
+        raise ValidationError(field, "choice", f"{label(field)}は次のいずれかです: {', '.join(options)}")
+    return found

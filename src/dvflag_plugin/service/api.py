@@ -13,6 +13,7 @@ from dvflag_hookspecs import (
     Registration,
     ReleaseAdvice,
     ReviewItem,
+    SearchResult,
     Status,
     UserAccount,
     VerifyResult,
@@ -52,7 +53,7 @@ class DvflagService:
         """把握状況: which departments hold one number today."""
         return self.runtime.run(actor, "status", lambda op: queries.status(op, params))
 
-    def search(self, actor: Actor, params: Mapping[str, Any]) -> tuple[Registration, ...]:
+    def search(self, actor: Actor, params: Mapping[str, Any]) -> SearchResult:
         """検索: by number, name, birth date, department, state and input-date range."""
         return self.runtime.run(actor, "search", lambda op: queries.search(op, params))
 

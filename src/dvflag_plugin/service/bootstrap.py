@@ -8,6 +8,7 @@ from typing import Any
 
 from dvflag_hookspecs import Actor, UserAccount
 
+from ..rules import validation as v
 from . import users
 from .runtime import Op, Runtime
 
@@ -30,12 +31,26 @@ def add_user(
     """Bootstrap a user (typically the first 利用者管理者); audited like any operation."""
 
     def work(op: Op) -> UserAccount:
-        op.target = f"user:{user_id}"
-        op.details.update(op="add", source="cli", roles=sorted(roles), dept_code=dept_code)
+        op.details.update(op="add", source="cli")
+        uid = v.code(user_id, rt.settings, field="user_id", kind="user_id")
+        op.target = f"user:{uid}"
+        dept = v.code(dept_code, rt.settings, field="dept_code")
+        op.details.update(roles=sorted(users.parse_roles(list(roles))), dept_code=dept)
         return users.add_user(
-            op.conn, now=op.now, user_id=user_id, dept_code=dept_code, roles=roles,
+            op.conn, now=op.now, user_id=uid, dept_code=dept, roles=roles,
             valid_from=valid_from or op.today, valid_to=valid_to, enabled=enabled,
         )
+
+    return rt.run(actor, "users", work)
+
+
+def list_users(rt: Runtime, actor: Actor) -> tuple[UserAccount, ...]:
+    """The registry for the operator (CLI ``users list``): a read, audited like any other."""
+
+    def work(op: Op) -> tuple[UserAccount, ...]:
+        found = users.list_users(op.conn)
+        op.details.update(op="list", source="cli", count=len(found))
+        return found
 
     return rt.run(actor, "users", work)
 
@@ -46,8 +61,8 @@ def modify_user(
     """Disable a user or set its roles from the CLI."""
 
     def work(op: Op) -> UserAccount:
-        op.target = f"user:{user_id}"
         op.details.update(op="modify", source="cli", fields=sorted(changes))
+        op.target = f"user:{v.code(user_id, rt.settings, field='user_id', kind='user_id')}"
         if roles is not None:
             op.details["roles"] = sorted(roles)
         return users.modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles, row_version=None)

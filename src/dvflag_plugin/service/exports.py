@@ -20,7 +20,8 @@ from ..errors import ValidationError
 from ..outputs import FORMATS, ExportMeta, csv_media_type
 from ..rules import validation as v
 from ..rules.record import active_clause, released_clause
-from ..storage.schema import DEPT_CODE_LEN, registration
+from ..storage.schema import registration
+from .masterdata import resolved_dept_name
 from .queries import STATES
 from .records import to_value
 from .runtime import Op
@@ -32,44 +33,33 @@ ENCODINGS = ("utf-8-sig", "cp932")
 
 
 def _choice(p: Mapping[str, Any], field: str, choices: Any, default: str) -> str:
-    value = p.get(field) or default
-    if value not in choices:
-        raise ValidationError(field, "choice", f"{v.label(field)}は次のいずれかです: {', '.join(choices)}")
-    return str(value)
-
-
-def _flag(value: object, field: str) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
-        return value.lower() in ("true", "1")
-    raise ValidationError(field, "bool", f"{v.label(field)}は true / false で指定してください")
+    return v.choice(p.get(field), field, tuple(choices), default)
 
 
 def _dept_name(op: Op, dept_code: str) -> str:
-    dept = op.rt.host.resolve_department(dept_code) if op.rt.host is not None else None
-    return dept.dept_name if dept is not None else dept_code
+    return resolved_dept_name(op, dept_code) or dept_code
 
 
 def export(op: Op, params: Mapping[str, Any]) -> ExportResult:
     """Write the own department's (registrar) or all departments' (supervisor) list."""
+    op.require_role("export_own", "export_all")  # an outsider is denied before its parameters are read
     p = v.check_fields(params, EXPORT_FIELDS)
     fmt = _choice(p, "format", tuple(FORMATS), "csv")
     scope = _choice(p, "scope", tuple(SCOPES), "own")
     action = "export_own" if scope == "own" else "export_all"
     op.require_role(action)
-    dept = v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN) if p.get("dept_code") else None
+    dept = v.code(p["dept_code"], op.rt.settings, field="dept_code") if p.get("dept_code") is not None else None
     if scope == "own":
         dept = dept or op.actor.dept_code
     op.require(action, dept)
     state = _choice(p, "state", STATES, "active")
-    input_from = v.a_date(p["input_from"], op.rt.eras, field="input_from") if p.get("input_from") else None
-    input_to = v.a_date(p["input_to"], op.rt.eras, field="input_to") if p.get("input_to") else None
+    input_from = v.a_date(p["input_from"], op.rt.eras, field="input_from") if p.get("input_from") is not None else None
+    input_to = v.a_date(p["input_to"], op.rt.eras, field="input_to") if p.get("input_to") is not None else None
     if input_from and input_to and input_from > input_to:
         raise ValidationError("input_from", "range", "入力日の範囲は開始日≦終了日で指定してください")
     encoding = _choice(p, "encoding", ENCODINGS, "utf-8-sig")
-    strict = _flag(p.get("strict"), "strict")
-    if fmt != "csv" and (p.get("encoding") or strict):
+    strict = v.flag(p.get("strict"), "strict")
+    if fmt != "csv" and (p.get("encoding") is not None or strict):
         raise ValidationError("encoding", "csv_only", "文字コードと厳格モードは CSV 出力でのみ指定できます")
 
     stmt = sa.select(registration)

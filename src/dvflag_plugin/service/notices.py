@@ -8,13 +8,13 @@ the next answer of every other process.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
 from dvflag_hookspecs import Notice
 
+from ..config import Settings
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..rules.record import active_clause
@@ -71,29 +71,39 @@ def _flagged_batch(numbers: frozenset[str], address_nos: Sequence[str], joined: 
         return {n: n for n in numbers.intersection(address_nos)}
     found: dict[str, str] = {}
     for given in address_nos:
-        norm = given if given.isascii() else unicodedata.normalize("NFKC", given).strip()
+        norm = given.translate(v.FULL_WIDTH_DIGITS)
         if norm in numbers:
             found[given] = norm
     return found
 
 
-def _check_batch(address_nos: Sequence[str], joined: str) -> None:
-    """Digits only (full-width accepted); the error names the first bad position."""
+def _check_batch(address_nos: Sequence[str], joined: str, settings: Settings) -> None:
+    """Every element obeys the single-number rule (digits, length); the error names the first bad position."""
     compact = joined.replace(SEPARATOR, "")
-    if compact.isascii() and compact.isdigit() and SEPARATOR * 2 not in SEPARATOR + joined + SEPARATOR:
+    lengths = [len(n) for n in address_nos]
+    lo, hi = min(lengths), max(lengths)
+    fixed = settings.address_no_fixed_len
+    if (
+        compact.isascii()
+        and compact.isdigit()
+        and len(compact) == sum(lengths)
+        and settings.address_no_min_len <= lo
+        and hi <= settings.address_no_max_len
+        and (fixed is None or lo == hi == fixed)
+    ):
         return
     for index, given in enumerate(address_nos):
-        norm = given if given.isascii() else unicodedata.normalize("NFKC", given).strip()
-        if not (norm.isascii() and norm.isdigit()):
-            raise ValidationError(
-                "address_nos", "digits", f"団体内統合宛名番号の{index + 1}件目が数字ではありません"
-            )
+        v.address_no(given, settings, field="address_nos", position=index + 1)
 
 
 def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
     """A caution for each number held by any department; numbers not held are absent."""
     if isinstance(address_nos, str):
         address_nos = [address_nos]
+    if not isinstance(address_nos, list | tuple):
+        raise ValidationError(
+            "address_nos", "type", "団体内統合宛名番号は文字列の一覧（list / tuple）で指定してください"
+        )
     count = len(address_nos)
     if count == 1:
         number = v.address_no(address_nos[0], op.rt.settings, field="address_nos")
@@ -105,10 +115,10 @@ def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
         joined = SEPARATOR.join(address_nos)
     except TypeError as err:
         raise ValidationError("address_nos", "type", "団体内統合宛名番号は文字列で指定してください") from err
-    digest = hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
     op.details.update(count=count, input_sha256=digest)
     if count:
-        _check_batch(address_nos, joined)
+        _check_batch(address_nos, joined, op.rt.settings)
     flagged = _flagged_batch(active_numbers(op), address_nos, joined)
     op.details.update(flagged_count=len(flagged), flagged=sorted(set(flagged.values())))
     return {given: [Notice(norm, "caution", CAUTION)] for given, norm in flagged.items()}

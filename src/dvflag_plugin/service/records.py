@@ -13,8 +13,9 @@ from dvflag_hookspecs import Person, Registration
 from ..errors import DuplicateError, NotFoundError, StaleVersionError, StateError, ValidationError
 from ..rules import validation as v
 from ..rules.record import is_active
-from ..storage.schema import DEPT_CODE_LEN, DEPT_NAME_LEN, registration
+from ..storage.schema import DEPT_NAME_LEN, registration
 from ..storage.transactions import inserted_id
+from .masterdata import resolved_dept_name, resolved_person
 from .runtime import Op
 
 REGISTER_FIELDS = ("address_no", "name", "sex_code", "birth_date", "dept_code", "dept_name", "input_date")
@@ -54,8 +55,6 @@ def _load(op: Op, record_id: int) -> Registration:
 
 
 def _check_version(current: Registration, given: object) -> None:
-    if given is None:
-        return
     version = v.positive_int(given, field="row_version")
     if version != current.row_version:
         raise StaleVersionError(
@@ -80,7 +79,7 @@ def _write(op: Op, record_id: int, expected_version: int, values: dict[str, Any]
 
 def _person(op: Op, address_no: str, p: Mapping[str, Any]) -> tuple[Person, str]:
     """The person's items: from the host address master, or entered by hand (住登外)."""
-    resolved = op.rt.host.resolve_person(address_no) if op.rt.host is not None else None
+    resolved = resolved_person(op, address_no)
     given_name = v.person_name(p["name"]) if p.get("name") is not None else None
     given_sex = v.sex_code(p["sex_code"]) if p.get("sex_code") is not None else None
     given_birth = (
@@ -106,22 +105,30 @@ def _person(op: Op, address_no: str, p: Mapping[str, Any]) -> tuple[Person, str]
 
 
 def _dept_name(op: Op, dept_code: str, given: object) -> str:
-    dept = op.rt.host.resolve_department(dept_code) if op.rt.host is not None else None
-    if dept is not None:
-        return dept.dept_name
-    if given is None:
+    """The master's 所属名; a given one must equal it (never silently dropped), else it is required."""
+    known = resolved_dept_name(op, dept_code)
+    typed = v.short_text(given, field="dept_name", max_len=DEPT_NAME_LEN) if given is not None else None
+    if known is not None:
+        if typed is not None and typed != known:
+            raise ValidationError(
+                "dept_name",
+                "dept_mismatch",
+                "所属名が組織情報と一致しません。所属名を省略するか組織情報を確認してください",
+            )
+        return known
+    if typed is None:
         raise ValidationError("dept_name", "required", "所属名を解決できません。所属名を入力してください")
-    return v.short_text(given, field="dept_name", max_len=DEPT_NAME_LEN)
+    return typed
 
 
 def register(op: Op, params: Mapping[str, Any]) -> Registration:
     """Register a person as held by the actor's department; reopen a released row."""
-    p = v.check_fields(params, REGISTER_FIELDS)
     op.require_role("register")  # an outsider gets a denial, not a validation hint
+    p = v.check_fields(params, REGISTER_FIELDS)
     address_no = v.address_no(p.get("address_no"), op.rt.settings)
     op.target = address_no
     dept_code = (
-        v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN)
+        v.code(p["dept_code"], op.rt.settings, field="dept_code")
         if p.get("dept_code") is not None
         else op.actor.dept_code
     )
@@ -175,20 +182,21 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
 
 
 def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
+    """The record named by ``record_id``, held by the actor's department, at the given row version."""
     record_id = v.positive_int(v.required(p, "record_id"), field="record_id")
     op.target = f"record:{record_id}"
-    op.require_role(action)  # role and validity first: an outsider learns nothing about the record
+    version = v.positive_int(v.required(p, "row_version"), field="row_version")
     current = _load(op, record_id)
     op.details["dept_code"] = current.dept_code
     op.require(action, current.dept_code)
-    _check_version(current, p.get("row_version"))
+    _check_version(current, version)
     return current
 
 
 def update(op: Op, params: Mapping[str, Any]) -> Registration:
     """Correct 氏名・性別・生年月日 of the own department's record (optimistic locking required)."""
+    op.require_role("update")  # role and validity first: an outsider learns nothing
     p = v.check_fields(params, UPDATE_FIELDS)
-    v.required(p, "row_version")
     current = _own_record(op, "update", p)
     values: dict[str, Any] = {}
     if p.get("name") is not None:
@@ -207,6 +215,7 @@ def update(op: Op, params: Mapping[str, Any]) -> Registration:
 
 def release(op: Op, params: Mapping[str, Any]) -> Registration:
     """解除: end the own department's protection on a day (today by default)."""
+    op.require_role("release")
     p = v.check_fields(params, RELEASE_FIELDS)
     current = _own_record(op, "release", p)
     if current.release_date is not None:
@@ -224,6 +233,7 @@ def release(op: Op, params: Mapping[str, Any]) -> Registration:
 
 def unrelease(op: Op, params: Mapping[str, Any]) -> Registration:
     """解除取消: undo a release; only the holding department may."""
+    op.require_role("unrelease")
     p = v.check_fields(params, UNRELEASE_FIELDS)
     current = _own_record(op, "unrelease", p)
     if current.release_date is None:
@@ -234,6 +244,7 @@ def unrelease(op: Op, params: Mapping[str, Any]) -> Registration:
 
 def delete(op: Op, params: Mapping[str, Any]) -> dict[str, Any]:
     """削除: remove a registration entered by mistake; a reason is required and audited."""
+    op.require_role("delete")
     p = v.check_fields(params, DELETE_FIELDS)
     reason = v.required(p, "reason")
     if reason not in DELETE_REASONS:

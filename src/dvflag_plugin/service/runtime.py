@@ -20,10 +20,11 @@ from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 from ..audit import chain
 from ..audit.sink import AuditSink
 from ..config import Settings
-from ..errors import DvflagError, PermissionDenied, ValidationError
+from ..errors import DvflagError, InvalidActorError, PermissionDenied, ValidationError
 from ..rules import permissions
-from ..rules.validation import label
+from ..rules.validation import PERSONAL_FIELDS, label
 from ..storage import migrate
+from ..storage.exact import exactly
 from ..storage.schema import app_user, user_role
 from ..storage.transactions import transaction, with_retries
 from ..text.wareki import EraTable
@@ -35,19 +36,37 @@ _log = logging.getLogger("dvflag")
 _account_by_user_id = sa.select(
     app_user.c.id, app_user.c.user_id, app_user.c.dept_code, app_user.c.enabled,
     app_user.c.valid_from, app_user.c.valid_to,
-).where(app_user.c.user_id == sa.bindparam("user_id"))
+).where(exactly(app_user.c.user_id, sa.bindparam("user_id")))
 _roles_of = sa.select(user_role.c.role_name).where(user_role.c.user_pk == sa.bindparam("user_pk"))
 
 
-PERSONAL_FIELDS = frozenset({"name", "birth_date"})
-"""Fields whose refused value must not reach the audit trail, not even inside a message (DESIGN §6)."""
+AUDIT_MESSAGE_MAX = 200
+"""An echoed error message is cut to this many characters in the audit event."""
+
+INVALID_ACTOR = Actor(user_id="(invalid-actor)", dept_code="(invalid)")
+"""Placeholder recorded when the host hands over a malformed Actor (never a usable id: '(' is refused)."""
 
 
 def audit_message(err: DvflagError) -> str:
-    """The error's message as the audit event records it: never echoes a typed 氏名 or 生年月日."""
+    """The error's message as the audit event records it: never echoes a typed 氏名 or 生年月日, capped."""
     if isinstance(err, ValidationError) and err.field in PERSONAL_FIELDS:
         return f"{label(err.field)}の入力が不正です（{err.rule}）"
-    return err.message
+    return err.message[:AUDIT_MESSAGE_MAX]
+
+
+def actor_problem(actor: object, settings: Settings) -> str | None:
+    """Why ``actor`` is not a clean host identity (user id and department code syntax), or None."""
+    if not isinstance(actor, Actor):
+        return "type"
+    user_id, dept = actor.user_id, actor.dept_code
+    if not isinstance(user_id, str) or not (
+        settings.code_regex("user_id").fullmatch(user_id)
+        or (user_id.startswith("cli:") and settings.code_regex("user_id").fullmatch(user_id[4:]))
+    ) or len(user_id) > 64:
+        return "user_id"
+    if not isinstance(dept, str) or len(dept) > 16 or not settings.code_regex("dept_code").fullmatch(dept):
+        return "dept_code"
+    return None
 
 
 def utc_now() -> datetime:
@@ -58,7 +77,7 @@ def utc_now() -> datetime:
 def load_account(conn: sa.Connection, user_id: str) -> permissions.Account | None:
     """The registry entry of a host user id, or None."""
     row = conn.execute(_account_by_user_id, {"user_id": user_id}).first()
-    if row is None:
+    if row is None or row.user_id != user_id:  # exact, whatever the database's collation says
         return None
     roles = frozenset(r for (r,) in conn.execute(_roles_of, {"user_pk": row.id}))
     return permissions.Account(
@@ -94,17 +113,22 @@ class Op:
     def denial(self, action: str, dept_code: str | None = None) -> str | None:
         """The reason ``action`` is denied (registry first, then the host's narrowing), or None."""
         reason = permissions.decide(self.account(), self.actor.dept_code, action, dept_code, self.today)
-        if reason is None and self.rt.host is not None and not self.rt.host.authorize(self.actor, action, dept_code):
-            reason = "host.denied"
+        if reason is None and self.rt.host is not None:
+            answer = self.rt.host.authorization(self.actor, action, dept_code)
+            if answer == "invalid":
+                self.rt.host_mistake(action)
+            reason = {"allow": None, "deny": "host.denied", "invalid": "host.invalid_answer"}[answer]
         return reason
 
-    def require_role(self, action: str) -> None:
+    def require_role(self, *actions: str) -> None:
         """Registry-only pre-check (role, validity, department match) before any input is read.
 
-        The host's ``dvflag_authorize`` is asked later, once, with the department the action touches.
+        Allowed when any of ``actions`` is. The host's ``dvflag_authorize`` is asked later, once,
+        with the department the action touches.
         """
-        reason = permissions.decide(self.account(), self.actor.dept_code, action, None, self.today)
-        if reason is not None:
+        reasons = [permissions.decide(self.account(), self.actor.dept_code, a, None, self.today) for a in actions]
+        if all(r is not None for r in reasons):
+            reason = reasons[0] or "role.missing"
             raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
 
     def require(self, action: str, dept_code: str | None = None) -> permissions.Account:
@@ -139,6 +163,7 @@ class Runtime:
         self.eras = eras.with_extra(self.settings.extra_eras) if self.settings.extra_eras else eras
         self.sink = AuditSink(path=self.settings.audit_log_path, logger_name=self.settings.audit_logger_name)
         self.active_cache: tuple[int, date, frozenset[str]] | None = None
+        self._host_mistake_logged = False
         if check_schema:
             migrate.require_head(engine)
 
@@ -155,6 +180,12 @@ class Runtime:
         """The municipality's local day."""
         return self.settings.local_day(self.now())
 
+    def host_mistake(self, action: str) -> None:
+        """Log once that the host's dvflag_authorize answered outside True/False/None (no personal data)."""
+        if not self._host_mistake_logged:
+            self._host_mistake_logged = True
+            _log.error("dvflag: dvflag_authorize answered neither True, False nor None (action %s); denied", action)
+
     # -- the audited envelope -----------------------------------------------------------------
 
     def run(
@@ -164,6 +195,14 @@ class Runtime:
         """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it."""
         now = self.now()
         today = self.settings.local_day(now)
+        problem = actor_problem(actor, self.settings)
+        if problem is not None:  # refused before anything else; audited under a placeholder id
+            err = InvalidActorError(f"ホストから渡された操作者の情報が不正です（{problem}）")
+            self.audit_alone(
+                INVALID_ACTOR, action, None, "denied", err.code, {"message": err.message, "actor_field": problem},
+                now=now,
+            )
+            raise err
         seen: dict[str, Any] = {"target": target, "details": {}}
 
         def attempt() -> tuple[T, AuditEvent]:

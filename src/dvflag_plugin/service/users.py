@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -13,14 +14,26 @@ from dvflag_hookspecs import ALL_ROLES, UserAccount
 from ..errors import DuplicateError, NotFoundError, PermissionDenied, StaleVersionError, ValidationError
 from ..rules import permissions
 from ..rules import validation as v
-from ..storage.schema import DEPT_CODE_LEN, USER_ID_LEN, app_user, user_role
+from ..storage.exact import exactly
+from ..storage.schema import app_user, user_role
 from ..storage.transactions import inserted_id
 from .runtime import Op
 
 OPS = ("list", "get", "add", "update", "roles", "disable", "enable")
 USER_FIELDS = ("op", "user_id", "dept_code", "roles", "valid_from", "valid_to", "enabled", "row_version")
+OP_FIELDS: dict[str, frozenset[str]] = {
+    "list": frozenset({"op"}),
+    "get": frozenset({"op", "user_id"}),
+    "add": frozenset({"op", "user_id", "dept_code", "roles", "valid_from", "valid_to", "enabled"}),
+    "update": frozenset({"op", "user_id", "dept_code", "valid_from", "valid_to", "enabled", "row_version"}),
+    "roles": frozenset({"op", "user_id", "roles", "row_version"}),
+    "disable": frozenset({"op", "user_id", "row_version"}),
+    "enable": frozenset({"op", "user_id", "row_version"}),
+}
+"""What each op uses; any other parameter given with it is refused, never silently ignored."""
+_ROLE_NAME = re.compile(r"[a-z_]{1,16}", re.ASCII)
 
-_user_row = sa.select(app_user).where(app_user.c.user_id == sa.bindparam("user_id"))
+_user_row = sa.select(app_user).where(exactly(app_user.c.user_id, sa.bindparam("user_id")))
 
 
 def parse_roles(value: object) -> frozenset[str]:
@@ -32,12 +45,15 @@ def parse_roles(value: object) -> frozenset[str]:
         items = value
     else:
         raise ValidationError("roles", "type", "ロールは一覧で指定してください")
+    if not all(isinstance(r, str) for r in items):
+        raise ValidationError("roles", "type", "ロールは文字列の一覧で指定してください")
     roles = frozenset(str(r) for r in items)
     unknown = sorted(roles - set(ALL_ROLES))
     if unknown:
-        raise ValidationError(
-            "roles", "unknown_role", f"未定義のロールです: {', '.join(unknown)}（可: {', '.join(ALL_ROLES)}）"
-        )
+        shown = [r for r in unknown if _ROLE_NAME.fullmatch(r)][:5]  # never echo what is not a code
+        hidden = len(unknown) - len(shown)
+        text = ", ".join(shown) + (f" ほか{hidden}件" if hidden else "")
+        raise ValidationError("roles", "unknown_role", f"未定義のロールです: {text}（可: {', '.join(ALL_ROLES)}）")
     return roles
 
 
@@ -51,7 +67,7 @@ def _account(conn: sa.Connection, row: Any) -> UserAccount:
 
 def _get_row(conn: sa.Connection, user_id: str) -> Any:
     row = conn.execute(_user_row, {"user_id": user_id}).first()
-    if row is None:
+    if row is None or row.user_id != user_id:  # exact, whatever the collation says
         raise NotFoundError(f"利用者 {user_id} は登録されていません", code="not_found.user")
     return row
 
@@ -67,7 +83,7 @@ def add_user(
     valid_from: date, valid_to: date | None, enabled: bool = True,
 ) -> UserAccount:
     """Insert a user and its roles (shared by the host function and the bootstrap CLI)."""
-    if conn.execute(_user_row, {"user_id": user_id}).first() is not None:
+    if any(r.user_id == user_id for r in conn.execute(_user_row, {"user_id": user_id})):
         raise DuplicateError(f"利用者 {user_id} は既に登録されています", code="duplicate.user")
     if valid_to is not None and valid_to < valid_from:
         raise ValidationError("valid_to", "range", "有効終了日は有効開始日以降にしてください")
@@ -111,50 +127,68 @@ def list_users(conn: sa.Connection) -> tuple[UserAccount, ...]:
 
 
 def users(op: Op, params: Mapping[str, Any]) -> Any:
-    """The dvflag.users function: list / get / add / update / roles / disable / enable."""
+    """The dvflag.users function: list / get / add / update / roles / disable / enable.
+
+    A user_admin changes nothing about its own account, by any op.
+    """
+    op.require_role("users")  # an outsider is denied before its parameters are read
     p = v.check_fields(params, USER_FIELDS)
-    action = p.get("op") or "list"
-    if action not in OPS:
-        raise ValidationError("op", "choice", f"操作は次のいずれかです: {', '.join(OPS)}")
+    action = v.choice(p.get("op"), "op", OPS, "list")
     op.details["op"] = action
+    extra = sorted(k for k, value in p.items() if value is not None and k not in OP_FIELDS[action])
+    if extra:
+        raise ValidationError(extra[0], "not_applicable", f"{v.label(extra[0])}は操作 {action} では指定できません")
     op.require("users")
     if action == "list":
         found = list_users(op.conn)
         op.details["count"] = len(found)
         return found
-    user_id = v.short_text(v.required(p, "user_id"), field="user_id", max_len=USER_ID_LEN)
+    settings = op.rt.settings
+    user_id = v.code(v.required(p, "user_id"), settings, field="user_id", kind="user_id")
     op.target = f"user:{user_id}"
     if action == "get":
         return _account(op.conn, _get_row(op.conn, user_id))
+    if user_id == op.actor.user_id:
+        reason = "users.own_roles" if action == "roles" else "users.own_account"
+        raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
+    enabled = v.flag(p["enabled"], "enabled") if p.get("enabled") is not None else None
     if action == "add":
-        roles = parse_roles(p.get("roles") or [])
+        roles = parse_roles(p.get("roles") if p.get("roles") is not None else [])
         account = add_user(
             op.conn, now=op.now, user_id=user_id,
-            dept_code=v.short_text(v.required(p, "dept_code"), field="dept_code", max_len=DEPT_CODE_LEN),
+            dept_code=v.code(v.required(p, "dept_code"), settings, field="dept_code"),
             roles=roles,
-            valid_from=v.a_date(p["valid_from"], op.rt.eras, field="valid_from") if p.get("valid_from") else op.today,
-            valid_to=v.a_date(p["valid_to"], op.rt.eras, field="valid_to") if p.get("valid_to") else None,
+            valid_from=_day(op, p, "valid_from") or op.today,
+            valid_to=_day(op, p, "valid_to"),
+            enabled=True if enabled is None else enabled,
         )
         op.details["roles"] = sorted(roles)
+        op.details["enabled"] = account.enabled
         return account
     changes: dict[str, Any] = {}
     roles_change: frozenset[str] | None = None
     if action == "roles":
         roles_change = parse_roles(v.required(p, "roles"))
-        if user_id == op.actor.user_id:
-            raise PermissionDenied(permissions.DENIAL_MESSAGES["users.own_roles"], code="users.own_roles")
         op.details["roles"] = sorted(roles_change)
     elif action in ("disable", "enable"):
         changes["enabled"] = int(action == "enable")
     else:  # update
         if p.get("dept_code") is not None:
-            changes["dept_code"] = v.short_text(p["dept_code"], field="dept_code", max_len=DEPT_CODE_LEN)
-        if p.get("valid_from") is not None:
-            changes["valid_from"] = v.a_date(p["valid_from"], op.rt.eras, field="valid_from")
-        if p.get("valid_to") is not None:
-            changes["valid_to"] = v.a_date(p["valid_to"], op.rt.eras, field="valid_to")
+            changes["dept_code"] = v.code(p["dept_code"], settings, field="dept_code")
+        for field in ("valid_from", "valid_to"):
+            day = _day(op, p, field)
+            if day is not None:
+                changes[field] = day
+        if enabled is not None:
+            changes["enabled"] = int(enabled)
         if not changes:
-            raise ValidationError("dept_code", "required", "変更する項目（所属コード・有効期間）を指定してください")
+            raise ValidationError(
+                "dept_code", "required", "変更する項目（所属コード・有効期間・有効）を指定してください"
+            )
         op.details["fields"] = sorted(changes)
     version = v.positive_int(p["row_version"], field="row_version") if p.get("row_version") is not None else None
     return modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles_change, row_version=version)
+
+
+def _day(op: Op, p: Mapping[str, Any], field: str) -> date | None:
+    return v.a_date(p[field], op.rt.eras, field=field) if p.get(field) is not None else None

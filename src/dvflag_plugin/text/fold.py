@@ -20,6 +20,7 @@ __all__ = [
     "fold_for_search",
     "load_variant_table",
     "matches",
+    "name_prefilter_chars",
     "parse_variant_table",
 ]
 
@@ -126,3 +127,45 @@ def matches(query: str, candidate: str) -> bool:
     if not folded_query:
         return False
     return folded_query in _fold(candidate)
+
+
+# Characters outside the CJK ideograph blocks whose fold can produce a given character: Latin, kana,
+# symbols, enclosed and compatibility forms, half/full-width forms and mathematical letters.
+_SOURCE_RANGES = ((0x20, 0x33FF), (0xFF00, 0xFFEF), (0x1D400, 0x1D7FF))
+
+
+@functools.lru_cache(maxsize=1)
+def _sources() -> Mapping[str, frozenset[str]]:
+    """folded character → raw characters whose fold contains it (built once, on the first name search)."""
+    found: dict[str, set[str]] = {}
+    fold = _fold.__wrapped__
+    for lo, hi in _SOURCE_RANGES:
+        for cp in range(lo, hi + 1):
+            ch = chr(cp)
+            if unicodedata.category(ch) in ("Cs", "Cn", "Cc"):
+                continue
+            for out in set(fold(ch)):
+                if out != ch:
+                    found.setdefault(out, set()).add(ch)
+    for variant, rep in load_variant_table().items():
+        found.setdefault(rep, set()).add(variant)
+    return MappingProxyType({k: frozenset(v) for k, v in found.items()})
+
+
+def _raw_forms(folded: str) -> frozenset[str]:
+    forms = {folded, *_sources().get(folded, ())}
+    decomposed = unicodedata.normalize("NFD", folded)
+    if len(decomposed) > 1:  # が: a stored ｶﾞ holds only the base ｶ as one character
+        forms |= _raw_forms(decomposed[0])
+    return frozenset(forms)
+
+
+def name_prefilter_chars(query: str, *, max_chars: int = 6) -> list[frozenset[str]]:
+    """For SQL narrowing: groups of raw characters; a stored name matching ``query`` holds one of each group.
+
+    Every character of the folded query must come from some raw character of the stored name whose
+    fold yields it, so ``AND`` over groups of ``OR name LIKE '%c%'`` never loses a match. The most
+    selective groups (fewest forms) are kept.
+    """
+    groups = sorted({_raw_forms(ch) for ch in _fold(query)}, key=len)
+    return groups[:max_chars]

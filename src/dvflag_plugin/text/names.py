@@ -49,10 +49,17 @@ FIELD_LABELS: dict[str, str] = {
     "from_seq": "開始連番",
     "checkpoint_seq": "チェックポイント連番",
     "checkpoint_hash": "チェックポイントハッシュ",
+    "enabled": "有効",
+    "strict": "厳格モード",
+    "action": "操作種別",
+    "actor_id": "操作者ID",
+    "params": "パラメータ",
+    "actor": "操作者",
 }
 
-# Only ASCII whitespace and the ideographic space are trimmed at the ends (DESIGN: keep the rest as given).
-_TRIM = " \t\n\r\x0b\x0c\u3000"
+# Only the ASCII and the ideographic space are trimmed at the ends; a TAB, CR or other control character
+# is refused, not trimmed (it is a sign of a broken paste or an attack, never part of a name).
+_TRIM = " \u3000"
 
 # General categories refused anywhere in a name: controls, invisible format characters (bidi overrides,
 # zero-width spaces, BOM …), lone surrogates and line/paragraph separators.
