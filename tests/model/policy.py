@@ -31,6 +31,7 @@ MAY: dict[str, tuple[frozenset[str], bool]] = {
     "review_due": (frozenset({REGISTRAR}), True),
     "export_own": (frozenset({REGISTRAR}), True),
     "export_all": (frozenset({SUPERVISOR}), False),
+    "export": (frozenset({REGISTRAR, SUPERVISOR}), False),  # the function's roles: the pre-check before input
     "users": (frozenset({USER_ADMIN}), False),
     "audit_read": (frozenset({AUDITOR}), False),
     "audit_verify": (frozenset({AUDITOR}), False),
