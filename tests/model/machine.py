@@ -189,6 +189,7 @@ class PolicyMachine(RuleBasedStateMachine):
     data: DummyDataSet
     workdir: Path
     counters: dict[str, int]
+    full_length: int
 
     def __init__(self) -> None:
         super().__init__()
@@ -213,6 +214,7 @@ class PolicyMachine(RuleBasedStateMachine):
         )
         self.log: list[tuple[Any, ...]] = []
         self.clean = True
+        self.steps = -1  # the invariant also runs once before the first step
 
     # -- the step ---------------------------------------------------------------------------------------
 
@@ -578,6 +580,7 @@ class PolicyMachine(RuleBasedStateMachine):
     def same_day(self) -> None:
         """The model's day is the host's local day (JST); runs after every step, so it also counts them."""
         self.counters["steps"] += 1
+        self.steps += 1
         assert self.clock().astimezone(JST).date() == self.model.today
 
     def teardown(self) -> None:
@@ -585,6 +588,8 @@ class PolicyMachine(RuleBasedStateMachine):
         try:
             if not self.clean:  # a step already failed: its own message is the one to read
                 return
+            if self.steps >= self.full_length:
+                self.counters["full"] += 1
             checker = Actor(CHECKER, "D0901")
             audit = self.functions["dvflag.audit"].call
             events = audit(checker, {"op": "read", "limit": 1000})

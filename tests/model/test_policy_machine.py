@@ -22,6 +22,8 @@ from .machine import PolicyMachine
 FUZZ = int(os.environ.get("DVFLAG_FUZZ_EXAMPLES", "0"))
 SEQUENCES = max(FUZZ, 200)
 STEPS = 30
+EXAMPLES = SEQUENCES * 13 // 10
+"""Hypothesis ends about one sequence in five early (its buffer bound): run more to get SEQUENCES full ones."""
 BACKENDS = ("sqlite", "postgresql", "mariadb") if FUZZ else ("sqlite",)
 
 
@@ -45,15 +47,15 @@ def test_generated_sequences_agree_with_the_model(
     engine: sa.Engine, data: DummyDataSet, tmp_path: Path
 ) -> None:
     """Every step: answer or refusal allowed by the model, one audit event, tables equal to the model."""
-    counters = {"sequences": 0, "steps": 0, "calls": 0}
+    counters = {"sequences": 0, "steps": 0, "calls": 0, "full": 0}
     fast = _fast_sqlite(engine)
     machine = type("Bound", (PolicyMachine,), {"engine": fast, "data": data, "workdir": tmp_path,
-                                               "counters": counters})
+                                               "counters": counters, "full_length": STEPS})
     try:
         run_state_machine_as_test(
             machine,
             settings=settings(
-                max_examples=SEQUENCES,
+                max_examples=EXAMPLES,
                 stateful_step_count=STEPS,
                 derandomize=not FUZZ,
                 database=None,
@@ -65,7 +67,5 @@ def test_generated_sequences_agree_with_the_model(
     finally:
         if fast is not engine:
             fast.dispose()
-    # The run really happened at the promised size (hypothesis may stop early only when it has exhausted
-    # the space, which it cannot do here).
-    assert counters["sequences"] >= SEQUENCES, counters
-    assert counters["steps"] >= SEQUENCES * STEPS, counters
+    # The run really happened at the promised size: SEQUENCES sequences of STEPS steps that all agreed.
+    assert counters["full"] >= SEQUENCES, counters
