@@ -20,7 +20,7 @@ from dvflag_plugin.dummydata.model import DummyDataSet
 from .machine import PolicyMachine
 
 FUZZ = int(os.environ.get("DVFLAG_FUZZ_EXAMPLES", "0"))
-SEQUENCES = max(FUZZ, 200)
+SEQUENCES = FUZZ or 200
 STEPS = 30
 EXAMPLES = SEQUENCES * 13 // 10
 """Hypothesis ends about one sequence in five early (its buffer bound): run more to get SEQUENCES full ones."""

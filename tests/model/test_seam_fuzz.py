@@ -29,7 +29,7 @@ from dvflag_plugin.mockhost import MockHost, MutableClock
 from helpers import Row, make_host, seed_registrations, snapshot
 
 FUZZ = int(os.environ.get("DVFLAG_FUZZ_EXAMPLES", "0"))
-EXAMPLES = max(FUZZ, 120)
+EXAMPLES = FUZZ or 120
 
 FUNCTION_ACTORS = {
     r.F_REGISTER: "u-kodomo-reg1", r.F_UPDATE: "u-kodomo-reg1", r.F_RELEASE: "u-kodomo-reg1",
