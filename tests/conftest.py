@@ -91,6 +91,18 @@ def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: P
         h.close()
 
 
+@pytest.fixture
+def staffed_host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Iterator[MockHost]:
+    """A started mock host with the dummy staff written straight into the registry (fast set-up)."""
+    from helpers import make_host
+
+    h = make_host(engine, data, clock, tmp_path)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``@pytest.mark.backend(names…)``: a test about one database is not generated for the others.
 

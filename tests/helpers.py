@@ -183,3 +183,16 @@ def expect_refused(
 def expect_denied(host: MockHost, call: Callable[[], Any], *, code: str, action: str) -> AuditEvent:
     """``call`` raises PermissionDenied with ``code``; nothing changed; a 'denied' event was committed."""
     return expect_refused(host, call, error=PermissionDenied, code=code, action=action)[1]
+
+
+def mostly_on_sqlite(values: Iterable[Any], *, everywhere: int = 1, columns: int = 1) -> list[Any]:
+    """Parameters for a validation table: the first ``everywhere`` run on every backend, the rest on SQLite.
+
+    The checks refuse before any row is read or written, so the servers add time, not coverage.
+    ``columns`` > 1 when each value is a tuple of several parameters.
+    """
+    on_sqlite = pytest.mark.backend("sqlite")
+    return [
+        v if i < everywhere else pytest.param(*(v if columns > 1 else (v,)), marks=on_sqlite)
+        for i, v in enumerate(values)
+    ]

@@ -17,16 +17,14 @@ from dvflag_hookspecs import Actor, Department, Person, hookimpl
 from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import HostContractError, UnknownFieldError, ValidationError
 from dvflag_plugin.mockhost import MockHost, MutableClock
-from helpers import Row, committed_events, expect_refused, make_host, seed_registrations, snapshot
+from helpers import Row, committed_events, expect_refused, make_host, mostly_on_sqlite, seed_registrations, snapshot
 
 REGISTRAR, VIEWER, ADMIN, AUDITOR = "u-kodomo-reg1", "u-kodomo-view1", "u-joho-admin1", "u-kansa-audit1"
 
 
 @pytest.fixture
-def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
-    h = make_host(engine, data, clock, tmp_path)
-    yield h
-    h.close()
+def host(staffed_host: MockHost) -> MockHost:
+    return staffed_host
 
 
 def _free(host: MockHost) -> Any:
@@ -49,6 +47,7 @@ ACTOR_OF = {
     "dvflag.audit": AUDITOR,
 }
 BAD_PARAMS: list[tuple[str, Any, str]] = [
+    ("dvflag.users", {"op": "add", "user_id": "u-n", "dept_code": "D0201", "valid_from": date(1, 1, 1)}, "valid_from"),
     ("dvflag.register", [("address_no", "000000000000001"), ("name", "辻\u3000真琴")], "params"),
     ("dvflag.register", None, "params"),
     ("dvflag.search", (p for p in [("name", "辻")]), "params"),
@@ -80,7 +79,11 @@ BAD_PARAMS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("function_id", "params", "field"), BAD_PARAMS, ids=[f"{c[0]}-{c[2]}" for c in BAD_PARAMS])
+@pytest.mark.parametrize(
+    ("function_id", "params", "field"),
+    mostly_on_sqlite(BAD_PARAMS, everywhere=3, columns=3),
+    ids=[f"{c[0]}-{c[2]}" for c in BAD_PARAMS],
+)
 def test_a_wrong_type_is_a_validation_error_naming_the_field(
     host: MockHost, function_id: str, params: Any, field: str
 ) -> None:
@@ -116,8 +119,9 @@ def test_a_list_of_pairs_never_puts_a_name_into_the_trail(host: MockHost, tmp_pa
             host.actor(REGISTRAR), [("address_no", person.address_no), ("name", person.name)]
         )
     lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
-    assert person.name not in lines
-    assert person.name not in json.dumps([dict(e.details) for e in committed_events(host.engine)], ensure_ascii=False)
+    trail = json.dumps([dict(e.details) for e in committed_events(host.engine)], ensure_ascii=False)
+    for part in person.name.split("\u3000"):  # a repr() would escape the full-width space, not the kanji
+        assert part not in lines and part not in trail
 
 
 def test_a_flood_of_unknown_names_is_counted_not_echoed(host: MockHost) -> None:
@@ -156,7 +160,7 @@ def test_unknown_role_names_are_echoed_only_when_they_look_like_codes(host: Mock
 BAD_CODES = ["D0201 ", " D0201", "Ｄ0201", "D02\u202e01", "D0201'--", "D0201\u00a0", "D" * 17, "総務部"]
 
 
-@pytest.mark.parametrize("code", BAD_CODES)
+@pytest.mark.parametrize("code", mostly_on_sqlite(BAD_CODES, everywhere=2))
 def test_a_department_code_out_of_syntax_is_refused_everywhere(host: MockHost, code: str) -> None:
     number = _free(host).address_no
     calls = [
@@ -187,7 +191,7 @@ def test_code_syntax_is_a_setting(engine: sa.Engine, data: DummyDataSet, clock: 
 LOOK_ALIKES = ["𝟏𝟐𝟑", "①②③", "¹²³", "١٢٣", "१२३", "123 ", " 123", "12\u00a03", "12.3", "-123", "+123"]
 
 
-@pytest.mark.parametrize("number", LOOK_ALIKES)
+@pytest.mark.parametrize("number", mostly_on_sqlite(LOOK_ALIKES))
 def test_only_ascii_and_full_width_digits_are_numbers(host: MockHost, number: str) -> None:
     for call, action in (
         (lambda: host.call("dvflag.status", host.actor(VIEWER), address_no=number), "status"),
@@ -288,7 +292,9 @@ BAD_DEPTS = [
 ]
 
 
-@pytest.mark.parametrize("answer", BAD_PERSONS + BAD_DEPTS, ids=range(len(BAD_PERSONS) + len(BAD_DEPTS)))
+@pytest.mark.parametrize(
+    "answer", mostly_on_sqlite([*BAD_PERSONS, *BAD_DEPTS]), ids=range(len(BAD_PERSONS) + len(BAD_DEPTS))
+)
 def test_a_bad_master_answer_is_a_host_contract_error(host: MockHost, answer: Any) -> None:
     bad = BadMaster()
     host.pm.register(bad, name="bad-master")

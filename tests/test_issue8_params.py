@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from dvflag_hookspecs import Actor
-from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import DvflagError, PermissionDenied, StaleVersionError
-from dvflag_plugin.mockhost import MockHost, MutableClock
-from helpers import Row, make_host, registration_by_id, seed_registrations
+from dvflag_plugin.mockhost import MockHost
+from helpers import Row, registration_by_id, seed_registrations
 
 REG, VIEW, ADMIN = "u-kodomo-reg1", "u-kodomo-view1", "u-joho-admin1"
 AUDITOR, SUPER = "u-kansa-audit1", "u-soumu-super1"
@@ -23,10 +20,8 @@ OWN, OTHER = "D0201", "D0301"
 
 
 @pytest.fixture
-def host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
-    h = make_host(engine, data, clock, tmp_path)
-    yield h
-    h.close()
+def host(staffed_host: MockHost) -> MockHost:
+    return staffed_host
 
 
 def call(host: MockHost, fid: str, user: str, **params: Any) -> Any:

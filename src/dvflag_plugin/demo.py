@@ -13,7 +13,7 @@ from dvflag_hookspecs import Actor
 
 from .dummydata.generator import iter_address_numbers
 from .errors import DvflagError
-from .files import private_dir, write_bytes
+from .files import private_dir, touch, write_bytes
 from .mockhost import MockHost
 from .plugin import service_of
 from .text.wareki import format_wareki
@@ -39,7 +39,8 @@ def run_demo(url: str | None = None, *, master_size: int = MASTER_SIZE) -> int:
     """Run the walkthrough; returns the process exit code (0 when the audit chain verifies)."""
     if url is None:
         folder = private_dir(Path("var"))
-        url = f"sqlite:///{folder / ('demo-' + datetime.now().strftime('%Y%m%d-%H%M%S') + '.sqlite3')}"  # noqa: DTZ005
+        database = touch(folder / f"demo-{datetime.now():%Y%m%d-%H%M%S}.sqlite3")  # noqa: DTZ005 - 0600
+        url = f"sqlite:///{database}"
     engine = sa.create_engine(url)
     host = MockHost(engine, settings={"dvflag.audit_log_path": "var/demo-audit.jsonl"})
     try:

@@ -159,6 +159,7 @@ def sex_code(value: object, *, field: str = "sex_code") -> int:
     return int(found)
 
 
+EARLIEST_DATE, LATEST_DATE = date(1800, 1, 1), date(9999, 12, 31)
 PERSONAL_FIELDS = frozenset({"name", "birth_date"})
 """Fields whose typed value must never be echoed, not even inside an error message (DESIGN §6)."""
 
@@ -170,11 +171,14 @@ def a_date(value: object, eras: EraTable, *, field: str) -> date:
     if not isinstance(value, str | date) or isinstance(value, datetime):
         raise ValidationError(field, "date_format", f"{label(field)}は日付で指定してください")
     try:
-        return parse_date(value, field=field, eras=eras)
+        day = parse_date(value, field=field, eras=eras)
     except ValidationError as err:
         if field not in PERSONAL_FIELDS:
             raise
         raise ValidationError(field, err.rule, f"{label(field)}の日付が正しくありません（{err.rule}）") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:  # MariaDB's DATE starts at 1000-01-01; no person is older
+        raise ValidationError(field, "date_range", f"{label(field)}は1800年から9999年までの日付で指定してください")
+    return day
 
 
 def not_future(day: date, today: date, *, field: str) -> date:
