@@ -35,7 +35,7 @@ test: $(STAMP) fonts
 	$(BIN)/python -m pytest
 
 # Issue 8: more generated sequences and seam junk than `make test`, at random, on every backend.
-FUZZ_EXAMPLES ?= 2000
+FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	DVFLAG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DVFLAG_REQUIRE_SERVERS=1 $(BIN)/python -m pytest tests/model -q
 

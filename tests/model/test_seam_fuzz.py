@@ -10,6 +10,7 @@ exactly one audit event. ``make test`` runs a bounded number of examples on ever
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import date
@@ -21,11 +22,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dvflag_hookspecs import Actor
+from dvflag_hookspecs import Actor, Department, Person, hookimpl
 from dvflag_hookspecs import roles as r
 from dvflag_plugin.dummydata.model import DummyDataSet
 from dvflag_plugin.errors import DvflagError, PermissionDenied
 from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.storage.schema import registration
+from dvflag_plugin.storage.transactions import transaction
 from helpers import Row, make_host, seed_registrations, snapshot
 
 FUZZ = int(os.environ.get("DVFLAG_FUZZ_EXAMPLES", "0"))
@@ -156,6 +159,8 @@ def test_junk_at_every_seam_is_a_typed_audited_refusal(host: MockHost, data: st.
     events = host.masters.audit_copy[before_events:]
     assert len(events) == 1, f"{target}: {len(events)} audit events for one attempt ({'ok' if answered else err})"
     assert events[0].action == ACTIONS[target]
+    echoed = json.dumps(events[0].details, ensure_ascii=False, default=str) + str(events[0].target)
+    assert len(echoed) < 4096 and "x" * 200 not in echoed, f"{target}: the event echoes input: {_short(echoed)}"
     if err is None:
         assert (events[0].outcome, events[0].reason_code) == ("ok", None)
     else:
@@ -170,3 +175,70 @@ def test_functions_and_migrations_hooks_take_no_input(host: MockHost) -> None:
     again = host.hooks.functions()
     assert {k: f.params for k, f in first.items()} == {k: f.params for k, f in again.items()}
     assert [m.plugin for m in host.hooks.migrations()] == ["dvflag"]
+
+
+class JunkHost:
+    """A host whose masters and authorization answer with whatever the example drew (tried first)."""
+
+    def __init__(self) -> None:
+        self.person: Any = None
+        self.department: Any = None
+        self.authorize: Any = None
+
+    @hookimpl(tryfirst=True)
+    def dvflag_resolve_person(self, address_no: str) -> Any:
+        return self.person
+
+    @hookimpl(tryfirst=True)
+    def dvflag_resolve_department(self, dept_code: str) -> Any:
+        return self.department
+
+    @hookimpl
+    def dvflag_authorize(self, actor: Actor, action: str, dept_code: str | None) -> Any:
+        return self.authorize
+
+
+master_answers = st.one_of(
+    junk,
+    st.builds(Person, name=junk, sex_code=junk, birth_date=junk),
+    st.builds(Department, dept_code=st.sampled_from(("D0201", "D0301", "")), dept_name=junk),
+)
+
+
+@settings(
+    max_examples=max(EXAMPLES // 2, 40),
+    derandomize=not FUZZ,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(person=master_answers, department=master_answers, answer=junk, target=st.sampled_from(
+    ("dvflag.register", "dvflag.status", "aatena_before_disclosure_flags_cleared")))
+def test_junk_from_the_host_is_a_typed_audited_refusal(
+    host: MockHost, person: Any, department: Any, answer: Any, target: str
+) -> None:
+    """Master data and authorization answers are checked (items 2, 11): junk is refused, never stored."""
+    junk_host = host.pm.get_plugin("junk-host")
+    if junk_host is None:
+        junk_host = JunkHost()
+        host.pm.register(junk_host, name="junk-host")
+    junk_host.person, junk_host.department, junk_host.authorize = person, department, answer
+    actor = host.actor("u-kodomo-reg1")
+    number = next(p.address_no for p in host.data.people if p.in_master and p.address_no.endswith("0"))
+    payload: Any = number if target in HOOKS else {"address_no": number}
+    before_rows = snapshot(host.engine)
+    before_events = len(host.masters.audit_copy)
+    answered, err = _attempt(host, target, actor, payload)
+    events = host.masters.audit_copy[before_events:]
+    assert len(events) == 1, f"{target}: {len(events)} audit events"
+    if err is not None:
+        assert isinstance(err, DvflagError), f"{target}: raw {type(err).__name__}: {_short(err)}"
+        assert snapshot(host.engine) == before_rows
+        assert (events[0].outcome, events[0].reason_code) == (
+            "denied" if isinstance(err, PermissionDenied) else "error", err.code)
+    malformed = answer is not None and answer is not True
+    if malformed and target != "aatena_before_disclosure_flags_cleared":  # advice only withholds details
+        assert err is not None and err.code in ("host.invalid_answer", "host.denied"), (answered, err)
+    if target == "dvflag.register" and answered:
+        with transaction(host.engine) as conn:  # clean-up for the next example, not under test
+            conn.execute(sa.delete(registration).where(registration.c.address_no == number))
