@@ -22,7 +22,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 import dvflag_plugin.plugin as plugin_module
 from dvflag_hookspecs import Actor, AuditEvent, Registration, UserAccount
 from dvflag_plugin.dummydata.model import DummyDataSet
-from dvflag_plugin.errors import DvflagError, PermissionDenied
+from dvflag_plugin.errors import (
+    DuplicateError,
+    DvflagError,
+    NotFoundError,
+    PermissionDenied,
+    StaleVersionError,
+    StateError,
+    ValidationError,
+)
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.mockhost.clock import JST
 from dvflag_plugin.service import users as users_service
@@ -182,6 +190,13 @@ VIEWS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+ERROR_TYPES: dict[str, type[DvflagError]] = {
+    "invalid.": ValidationError, "duplicate": DuplicateError, "not_found": NotFoundError,
+    "stale_version": StaleVersionError, "state": StateError,
+}
+"""Reason-code families and the typed error each must come as."""
+
+
 class PolicyMachine(RuleBasedStateMachine):
     """Random actors, roles, departments, dates, clock moves and operations against plugin and model."""
 
@@ -234,6 +249,8 @@ class PolicyMachine(RuleBasedStateMachine):
         if err is not None:
             outcome = "denied" if isinstance(err, PermissionDenied) else "error"
             field = getattr(err, "field", None)
+            for prefix, cls in ERROR_TYPES.items():
+                assert not err.code.startswith(prefix) or isinstance(err, cls), (kind, err.code, type(err))
             assert any(r.accepts(outcome, err.code, field) for r in expect.refusals), (
                 f"{kind}: plugin refused with {outcome} {err.code} (field {field}: {err.message}); "
                 f"the model expects {expect.answers[:1] or expect.refusals}"
@@ -252,6 +269,8 @@ class PolicyMachine(RuleBasedStateMachine):
         assert (event.action, event.outcome, event.reason_code) == (kind, outcome, reason), event
         if not who.bad:
             assert event.actor_id == who.user_id, event
+        else:  # audited under a placeholder, never as a registry user the malformed id resembles
+            assert event.actor_id not in self.model.accounts, event
         self.log.append((event.actor_id, kind, outcome, reason))
         self._tables_match()
         self.clean = True
