@@ -210,3 +210,18 @@ def test_row_version_is_required(host: MockHost, function_id: str, extra: dict[s
         action=function_id.split(".")[1],
     )
     assert isinstance(err, ValidationError) and err.field == "row_version"
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("os_user", ["root", "Jane Doe", "山田", "-x", "a" * 100])
+def test_the_operator_actor_is_always_a_valid_actor(
+    host: MockHost, os_user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dvflag_plugin.config import Settings
+    from dvflag_plugin.service import bootstrap
+    from dvflag_plugin.service.runtime import actor_problem
+
+    monkeypatch.setattr(bootstrap.getpass, "getuser", lambda: os_user)
+    actor = bootstrap.operator_actor()
+    assert actor.user_id.startswith("cli:")
+    assert actor_problem(actor, Settings()) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,8 @@ def operator_actor() -> Actor:
         name = getpass.getuser()
     except (KeyError, OSError):  # pragma: no cover - no passwd entry in some containers
         name = "unknown"
-    return Actor(user_id=f"cli:{name}"[:64], dept_code=OPERATOR_DEPT)
+    clean = re.sub(r"[^A-Za-z0-9_.@-]", "_", name).lstrip("_.@-") or "unknown"  # a valid actor id, whatever the OS
+    return Actor(user_id=f"cli:{clean}"[:64], dept_code=OPERATOR_DEPT)
 
 
 def add_user(
