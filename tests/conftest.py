@@ -7,12 +7,16 @@ the summary names the skipped backends; with it, the run fails.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from dvflag_plugin.dummydata.loader import load_small
 from dvflag_plugin.dummydata.model import DummyDataSet
@@ -21,6 +25,12 @@ from dvflag_plugin.storage.transactions import embedded_engine
 from dvflag_plugin.testing import backends
 
 pytest_plugins = ("pytester",)
+
+# Hypothesis keeps its caches in a temporary folder: the suite writes nothing into the checkout (no
+# ``.hypothesis/``); examples come from derandomised runs, not a saved database.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="dvflag-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
 _SELECTED = tuple(b for b in os.environ.get("DVFLAG_BACKENDS", ",".join(backends.BACKENDS)).split(",") if b)
 _unavailable: dict[str, str] = {}
 
