@@ -46,7 +46,8 @@ def audit(op: Op, params: Mapping[str, Any]) -> VerifyResult | tuple[AuditEvent,
     op.require("audit_verify")
     op.rt.seal()  # what is queued now is sealed first (skipped when another sealer is busy)
     if action == "checkpoint":
-        head = chain.read_head(op.conn)
+        with op.rt.engine.connect() as conn:  # after the seal (op.conn may hold an older snapshot)
+            head = chain.read_head(conn)
         return {"seq": head.last_seq, "hash": head.last_hash}
     checkpoint = None
     if p.get("checkpoint_seq") is not None:
