@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 fonts: $(STAMP)
 	@sh tools/ensure-font.sh $(VENV)
 
-# Debian's chromium and fonts-noto-cjk for the browser tests of the reference UI (never `playwright install`).
+# Debian's chromium and fonts-noto-cjk for the browser tests of the reference UI (no browser download by Playwright itself: this network refuses it).
 browser:
 	@test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || \
 	if [ "$$(id -u)" = 0 ]; then \
