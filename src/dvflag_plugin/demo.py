@@ -218,7 +218,12 @@ def _walkthrough(host: MockHost, where: DemoPlaces, master_size: int) -> int:
     _say(f"  {result.message}")  # type: ignore[union-attr]
     _say(f"  （上の操作の 1 回ごと — 照会・注意喚起・拒否・出力も — が 1 件です。検証そのものが連番 "
          f"{result.checked + 1} として記録されるので、チェックポイントはその連番を指します）")  # type: ignore[union-attr]
-    _say(f"  チェックポイント（外部保管用）: {head['seq']}:{head['hash']}")  # type: ignore[index,call-overload]
+    _say("  チェックポイント（C2SP 署名付きノート形式。システムの外に保管） / checkpoint to keep outside the system:")
+    for line in str(head["note"]).splitlines():  # type: ignore[index,call-overload]
+        _say(f"    {line}")
+    _say("  （デモは署名鍵なしで動かしています。`dvflag audit keygen --out FILE` で鍵を作り、設定 "
+         "dvflag.audit_signing_key に指定すると、封緘とチェックポイントに Ed25519 署名が付きます / "
+         "the demo runs without a signing key; configure one to sign seals and checkpoints）")
     _say()
     _say("デモは以上です。作成したファイル / files written:")
     _say(f"  データベース: {shown(where.url)}")
