@@ -92,3 +92,34 @@ def test_audit_events_show_japanese_actions_and_japan_time(app: Flask, host: Moc
     jst = first.occurred_at.hour + 9
     assert f" {jst % 24:02d}:" in text_of(html)  # 12:00 JST, not 03:00 UTC
     assert snapshot(host.engine) == before
+
+
+def test_what_a_reviewer_tripped_over_is_shown_in_plain_japanese(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-danjo-reg1")
+    before = snapshot(host.engine)
+    # A refused birth date says why in Japanese, without the rule's code (and without echoing the value).
+    html = post(client, "/f/dvflag.register", token, address_no="000000000000001", birth_date="あした").get_data(
+        as_text=True)
+    assert "生年月日: 日付として解釈できません" in html and "date_format" not in html and "あした" not in text_of(
+        html).split("生年月日")[-1]
+    assert snapshot(host.engine) == before
+    # A row action's form names the registration it acts on (never a personal column).
+    search = post(client, "/f/dvflag.search", token, address_no=HELD).get_data(as_text=True)
+    link = re.search(r'href="(/f/dvflag\.update\?[^"]+)"', search)
+    assert link is not None
+    form = text_of(client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert re.search(f"対象の登録 団体内統合宛名番号 {HELD} 所属名 [^ ]+課 入力日 令和", form)
+    assert "row.name=" not in link.group(1) and "birth_date" not in link.group(1)
+    # The export's format is shown by its title, not its code.
+    done = post(client, "/f/dvflag.export", token, format="xlsx", __confirmed="yes").get_data(as_text=True)
+    assert "<dt>出力形式</dt>\n  <dd class=\"fmt-code\">Excel</dd>" in done
+    # A wrong 宛名番号 on the person screen is announced.
+    person = client.get("/person?address_no=abc").get_data(as_text=True)
+    assert '<p class="error" id="q-address_no-error" role="alert">' in person
+    # The denial page explains in Japanese; the code is only for an enquiry.
+    client, token = signed_in(app, "u-zeimu-view1")
+    denied = text_of(post(client, "/f/dvflag.export", token, __confirmed="yes").get_data(as_text=True))
+    assert "問い合わせ用コード:" in denied and "理由コード" not in denied
+
+
+HELD = "000000040268728"  # held by 子ども家庭課, 男女共同参画課, 生活福祉課 in the dummy data

@@ -311,7 +311,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "file", t("出力ファイル", "Output file"),
             (Column("output_no", t("出力番号", "Output number"), "code"),
-             Column("format", t("出力形式", "Format"), "code"),
+             Column("format", t("出力形式", "Format"), "code", choices=fl.FORMAT_CHOICES),
              Column("row_count", t("件数", "Rows"), "number"),
              Column("page_count", t("ページ数", "Pages"), "number"),
              Column("sha256", t("SHA-256", "SHA-256"), "hash")),
