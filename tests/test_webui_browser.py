@@ -281,6 +281,10 @@ def test_stale_row_version_tells_the_clerk_to_reload(page: Any, ui: Ui) -> None:
     page.get_by_label("団体内統合宛名番号").fill(HELD)
     page.get_by_role("button", name="実行").click()
     row = page.get_by_role("row").filter(has_text="男女共同参画課")
+    width = page.viewport_size["width"]
+    cut = page.locator("td.row-actions a").evaluate_all(
+        f"els => els.filter(e => e.getBoundingClientRect().right > {width}).map(e => e.textContent)")
+    assert cut == [], "row actions out of sight (the clerk would have to scroll sideways)"
     row.get_by_role("link", name="解除", exact=True).click()
     danjo = ui.host.actor("u-danjo-reg1")
     ui.host.call("dvflag.update", danjo, record_id=record.id, row_version=record.row_version,
