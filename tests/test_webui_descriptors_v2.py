@@ -122,4 +122,17 @@ def test_what_a_reviewer_tripped_over_is_shown_in_plain_japanese(app: Flask, hos
     assert "問い合わせ用コード:" in denied and "理由コード" not in denied
 
 
+
+def test_row_actions_are_offered_only_on_the_clerks_own_departments_rows(app: Flask, host: MockHost) -> None:
+    client, token = signed_in(app, "u-danjo-reg1")  # 男女共同参画課 (D0301)
+    mark = len(host.masters.audit_copy)
+    html = post(client, "/f/dvflag.search", token, address_no=HELD).get_data(as_text=True)
+    rows = re.findall(r"<tr><td class=\"fmt-code\">.*?</tr>", html, re.S)
+    assert len(rows) == 3
+    offered = {re.search(r'fmt-code">(D\d{4})<', row).group(1): "/f/dvflag.release?" in row  # type: ignore[union-attr]
+               for row in rows}
+    assert offered == {"D0201": False, "D0301": True, "D0401": False}
+    assert [e.outcome for e in host.masters.audit_copy[mark:]] == ["ok"]  # nothing refused on the way
+
+
 HELD = "000000040268728"  # held by 子ども家庭課, 男女共同参画課, 生活福祉課 in the dummy data

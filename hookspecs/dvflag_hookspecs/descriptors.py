@@ -308,6 +308,9 @@ class ResultShape:
     row_base: str = ""
     flag_messages: tuple[tuple[str, Text], ...] = ()
     """(result field, text) pairs: show the text when that field of the result is true."""
+    row_actions_dept: str = ""
+    """Dotted path inside a row (from ``row_base``) to its department code: when set, a host offers the
+    row actions only on rows of the signed-in user's own department (the others would be refused)."""
 
     def to_json(self, lang: str = "ja") -> dict[str, Any]:
         """Plain JSON in ``lang``."""
@@ -323,6 +326,8 @@ class ResultShape:
             out["empty"] = self.empty.get(lang)
             out["row_actions"] = list(self.row_actions)
             out["row_base"] = self.row_base
+            if self.row_actions_dept:
+                out["row_actions_dept"] = self.row_actions_dept
         if self.message.get(lang):
             out["message"] = self.message.get(lang)
         if self.file is not None:

@@ -272,6 +272,7 @@ def _search(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "table", t("検索結果", "Results"), REGISTRATION_COLUMNS, rows="rows",
             empty=t("該当する登録はありません", "No registration matches"), row_actions=REGISTRATION_ACTIONS,
+            row_actions_dept="dept_code",
             flag_messages=(("truncated", t("該当が多いため先頭{limit}件のみ表示しています。条件を絞り込んでください",
                                            "Only the first {limit} matches are shown; narrow the search")),),
         ),),
@@ -350,7 +351,7 @@ def _review_due(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "table", t("見直し対象", "Due for review"), columns, rows="",
             empty=t("見直し対象の登録はありません", "Nothing is due for review"),
-            row_actions=(r.F_RELEASE, r.F_UPDATE), row_base="registration",
+            row_actions=(r.F_RELEASE, r.F_UPDATE), row_base="registration", row_actions_dept="dept_code",
         ),),
         audit_action="review_due",
         general=("dept.other",),

@@ -92,6 +92,9 @@ def row_links(actor: Actor, view: results.ResultView, spec: FunctionSpec, params
     for raw in view.raw_rows:
         base = results.get_path(raw, shape.row_base)
         row_links: list[tuple[str, str]] = []
+        if shape.row_actions_dept and results.get_path(base, shape.row_actions_dept) != actor.dept_code:
+            links.append(row_links)  # another department's row: its actions would only be refused
+            continue
         for action in actions:
             args: dict[str, Any] = {}
             for param, source in action.placements["record"].items():
