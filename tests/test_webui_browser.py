@@ -281,6 +281,10 @@ def test_stale_row_version_tells_the_clerk_to_reload(page: Any, ui: Ui) -> None:
     page.get_by_label("団体内統合宛名番号").fill(HELD)
     page.get_by_role("button", name="実行").click()
     row = page.get_by_role("row").filter(has_text="男女共同参画課")
+    width = page.viewport_size["width"]
+    cut = page.locator("td.row-actions a").evaluate_all(
+        f"els => els.filter(e => e.getBoundingClientRect().right > {width}).map(e => e.textContent)")
+    assert cut == [], "row actions out of sight (the clerk would have to scroll sideways)"
     row.get_by_role("link", name="解除", exact=True).click()
     danjo = ui.host.actor("u-danjo-reg1")
     ui.host.call("dvflag.update", danjo, record_id=record.id, row_version=record.row_version,
@@ -320,6 +324,18 @@ def test_auditor_verifies_the_chain(page: Any, ui: Ui) -> None:
     assert "検証成功" in page.get_by_role("status").first.inner_text()
     [event] = [e for e in ui.events_since(mark) if e.action == "audit"]
     assert (event.outcome, event.details["op"], event.details["ok"]) == ("ok", "verify", True)
+    # Keep the signed checkpoint (copied off the screen), later paste it back: the browser sends CRLF
+    # and the copy has lost the note's final newline.
+    page.goto("/f/dvflag.audit")
+    _choose(page, "操作", "checkpoint")
+    page.get_by_role("button", name="実行").click()
+    note = page.get_by_label("署名付きチェックポイント").inner_text()
+    assert len(note.strip().splitlines()) >= 3
+    page.goto("/f/dvflag.audit")
+    page.get_by_label("チェックポイント", exact=True).fill(note.strip())
+    page.get_by_role("button", name="実行").click()
+    result = page.get_by_role("main").inner_text()
+    assert "検証成功" in result and "一致" in result and "検出事項\nなし" in result.replace("\t", "\n")
 
 
 def test_missing_csrf_token_is_refused(page: Any, ui: Ui) -> None:
@@ -346,7 +362,7 @@ def test_keyboard_only_sign_in_and_reflow_at_200_percent(page: Any, ui: Ui) -> N
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="メニュー", exact=True).wait_for()
-    for path in ("/menu", "/f/dvflag.register", f"/person?address_no={HELD}"):
+    for path in ("/menu", "/f/dvflag.register", f"/person?address_no={HELD}", "/f/dvflag.audit", "/f/dvflag.users"):
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways at 200% zoom"

@@ -20,7 +20,8 @@ LANGS: Final = ("ja", "en")
 Lang = Literal["ja", "en"]
 
 FieldType = Literal["string", "integer", "boolean", "array"]
-Widget = Literal["text", "wareki-date", "select", "radio", "number", "hidden", "checkbox", "checkboxes"]
+Widget = Literal["text", "wareki-date", "select", "radio", "number", "hidden", "checkbox", "checkboxes", "textarea"]
+"""``textarea``: multi-line text kept as typed (a pasted signed checkpoint note)."""
 Normalize = Literal["trim", "nfc", "nfkc", "digits", "integer", "boolean", "list"]
 """What the plugin does to a value before checking it, in order; the schema describes the value afterwards.
 
@@ -38,10 +39,12 @@ ConfirmLevel = Literal["none", "confirm", "danger"]
 """``confirm``: ask once; ``danger``: a Django-style page that shows what will change and asks."""
 ResultKind = Literal["notice", "table", "file", "verification", "message", "record"]
 ColumnFormat = Literal[
-    "text", "code", "number", "date", "wareki-date", "datetime", "sex-label", "bool", "roles", "hash", "json"
+    "text", "code", "number", "date", "wareki-date", "datetime", "sex-label", "bool", "roles", "hash", "json", "lines",
+    "note",
 ]
 """How a host shows a value: ``wareki-date`` as 令和6年4月1日, ``sex-label`` as 男/女 (JIS X 5218),
-``code`` verbatim in a fixed-width font, ``roles`` as Japanese role names, ``hash`` shortened."""
+``code`` verbatim in a fixed-width font, ``roles`` as Japanese role names, ``hash`` shortened, ``lines`` a
+sequence of texts one per line, ``note`` multi-line text shown exactly as it is so it can be copied."""
 
 Scalar = str | int | bool
 
@@ -242,12 +245,20 @@ class Column:
     title: Text
     format: ColumnFormat = "text"
     personal: bool = False
+    choices: tuple[Choice, ...] = ()
+    """Titles of coded values (``verified`` → 署名検証済み): a host shows the title, never the code."""
+
+    def title_of(self, value: Any, lang: str = "ja") -> str | None:
+        """The title of a coded ``value``, or None when the column has none for it."""
+        return next((c.title.get(lang) for c in self.choices if c.value == value), None)
 
     def to_json(self, lang: str = "ja") -> dict[str, Any]:
         """Plain JSON in ``lang``."""
         out: dict[str, Any] = {"key": self.key, "title": self.title.get(lang), "format": self.format}
         if self.personal:
             out["personal"] = True
+        if self.choices:
+            out["choices"] = [{"const": c.value, "title": c.title.get(lang)} for c in self.choices]
         return out
 
 
@@ -297,6 +308,9 @@ class ResultShape:
     row_base: str = ""
     flag_messages: tuple[tuple[str, Text], ...] = ()
     """(result field, text) pairs: show the text when that field of the result is true."""
+    row_actions_dept: str = ""
+    """Dotted path inside a row (from ``row_base``) to its department code: when set, a host offers the
+    row actions only on rows of the signed-in user's own department (the others would be refused)."""
 
     def to_json(self, lang: str = "ja") -> dict[str, Any]:
         """Plain JSON in ``lang``."""
@@ -312,6 +326,8 @@ class ResultShape:
             out["empty"] = self.empty.get(lang)
             out["row_actions"] = list(self.row_actions)
             out["row_base"] = self.row_base
+            if self.row_actions_dept:
+                out["row_actions_dept"] = self.row_actions_dept
         if self.message.get(lang):
             out["message"] = self.message.get(lang)
         if self.file is not None:

@@ -272,6 +272,7 @@ def _search(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "table", t("検索結果", "Results"), REGISTRATION_COLUMNS, rows="rows",
             empty=t("該当する登録はありません", "No registration matches"), row_actions=REGISTRATION_ACTIONS,
+            row_actions_dept="dept_code",
             flag_messages=(("truncated", t("該当が多いため先頭{limit}件のみ表示しています。条件を絞り込んでください",
                                            "Only the first {limit} matches are shown; narrow the search")),),
         ),),
@@ -311,7 +312,7 @@ def _export(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "file", t("出力ファイル", "Output file"),
             (Column("output_no", t("出力番号", "Output number"), "code"),
-             Column("format", t("出力形式", "Format"), "code"),
+             Column("format", t("出力形式", "Format"), "code", choices=fl.FORMAT_CHOICES),
              Column("row_count", t("件数", "Rows"), "number"),
              Column("page_count", t("ページ数", "Pages"), "number"),
              Column("sha256", t("SHA-256", "SHA-256"), "hash")),
@@ -350,7 +351,7 @@ def _review_due(settings: Settings) -> FunctionDescriptor:
         results=(ResultShape(
             "table", t("見直し対象", "Due for review"), columns, rows="",
             empty=t("見直し対象の登録はありません", "Nothing is due for review"),
-            row_actions=(r.F_RELEASE, r.F_UPDATE), row_base="registration",
+            row_actions=(r.F_RELEASE, r.F_UPDATE), row_base="registration", row_actions_dept="dept_code",
         ),),
         audit_action="review_due",
         general=("dept.other",),
@@ -375,7 +376,9 @@ def _users(settings: Settings) -> FunctionDescriptor:
         used(fl.a_date("valid_from", t("有効開始日", "Valid from"),
                        help_text=t("省略時は本日。和暦も可", "Default: today; 和暦 accepted"))),
         used(fl.a_date("valid_to", t("有効終了日", "Valid to"))),
-        used(Built(Field("enabled", "boolean", t("有効", "Enabled"), widget="checkbox", normalize=("boolean",)),
+        used(Built(Field("enabled", "boolean", t("有効", "Enabled"), widget="checkbox", normalize=("boolean",),
+                         help=t("追加で省略すると有効。変更では指定したときだけ変わります",
+                                "Add: enabled unless given; update: changes only when given")),
                    ("invalid.type", "invalid.too_long", "invalid.bool"))),
         used(fl.row_version(required=False)),
     )
@@ -431,9 +434,10 @@ def _audit(settings: Settings) -> FunctionDescriptor:
                          min_length=1, max_length=64),
                    ("invalid.type", "invalid.too_long", "invalid.code_syntax"))),
         used(Built(Field("checkpoint", "string", t("チェックポイント", "Checkpoint"),
-                         help=t("`dvflag audit checkpoint` の署名付きチェックポイント（または旧形式 連番:ハッシュ）",
-                                "A signed checkpoint note from `dvflag audit checkpoint` (or SEQ:HASH)"),
-                         min_length=1, max_length=1000),
+                         help=t("以前に控えた署名付きチェックポイント（複数行）をそのまま貼り付けます"
+                                "（旧形式の 連番:ハッシュ も可）",
+                                "Paste a signed checkpoint note kept earlier, all its lines (or SEQ:HASH)"),
+                         widget="textarea", min_length=1, max_length=1000),
                    ("invalid.type", "invalid.too_long"))),
         used(fl.positive_int("checkpoint_seq", t("チェックポイント連番", "Checkpoint sequence number"))),
         used(Built(Field("checkpoint_hash", "string", t("チェックポイントハッシュ", "Checkpoint hash"),
@@ -446,15 +450,22 @@ def _audit(settings: Settings) -> FunctionDescriptor:
         (Column("ok", t("結果", "Result"), "bool"), Column("checked", t("検証件数", "Events checked"), "number"),
          Column("head_seq", t("先頭連番", "Head sequence"), "number"),
          Column("head_hash", t("先頭ハッシュ", "Head hash"), "hash"),
-         Column("first_broken_seq", t("最初の不整合連番", "First broken sequence"), "number")),
+         Column("first_broken_seq", t("最初の不整合連番", "First broken sequence"), "number"),
+         Column("signature", t("署名", "Signature"), "code", choices=fl.SIGNATURE_CHOICES),
+         Column("checkpoint", t("チェックポイント照合", "Checkpoint"), "code", choices=fl.CHECKPOINT_STATUS_CHOICES),
+         Column("unsealed", t("未封印のイベント", "Unsealed events"), "number"),
+         Column("registry_checked", t("照合した利用者台帳の件数", "Registry rows checked"), "number"),
+         Column("findings", t("検出事項", "Findings"), "lines")),
         message=t("{message}", "{message}"), ok_field="ok", when=verify,
     )
     events = ResultShape(
         "table", t("監査イベント", "Audit events"),
         (Column("seq", t("連番", "Seq"), "number"), Column("occurred_at", t("日時", "Time"), "datetime"),
          Column("actor_id", t("操作者", "Actor"), "code"), Column("actor_dept", t("所属", "Department"), "code"),
-         Column("action", t("操作", "Action"), "code"), Column("target", t("対象", "Target"), "code"),
-         Column("outcome", t("結果", "Outcome"), "code"), Column("reason_code", t("理由", "Reason"), "code"),
+         Column("action", t("操作", "Action"), "code", choices=fl.AUDITED_ACTION_CHOICES),
+         Column("target", t("対象", "Target"), "code"),
+         Column("outcome", t("結果", "Outcome"), "code", choices=fl.OUTCOME_CHOICES),
+         Column("reason_code", t("理由", "Reason"), "code"),
          Column("details", t("詳細", "Details"), "json"), Column("hash", t("ハッシュ", "Hash"), "hash")),
         when=read, empty=t("該当するイベントはありません", "No events"),
     )
@@ -462,9 +473,10 @@ def _audit(settings: Settings) -> FunctionDescriptor:
         "record", t("チェックポイント", "Checkpoint"),
         (Column("seq", t("先頭連番", "Head sequence"), "number"),
          Column("hash", t("先頭ハッシュ", "Head hash"), "hash"),
-         Column("note", t("署名付きチェックポイント", "Signed checkpoint"), "text")),
-        message=t("このチェックポイントを紙などシステムの外に控えてください",
-                  "Keep this checkpoint outside the system"),
+         Column("note", t("署名付きチェックポイント", "Signed checkpoint"), "note")),
+        message=t("署名付きチェックポイントを全行そのまま写し、紙などシステムの外に控えてください。"
+                  "検証のときに貼り付けて照合します",
+                  "Copy the signed checkpoint, every line, and keep it outside the system; paste it when verifying"),
     )
     return _descriptor(
         r.F_AUDIT, t("監査証跡の照会・検証", "Audit trail"),

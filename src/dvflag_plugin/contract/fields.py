@@ -243,6 +243,23 @@ AUDITED_ACTION_CHOICES = (
     Choice("notices", t("注意喚起", "Cautions")),
     Choice("advice", t("フラグ解除前の確認", "Advice before clearing flags")),
 )
+OUTCOME_CHOICES = (
+    Choice("ok", t("成功", "OK")),
+    Choice("denied", t("拒否", "Denied")),
+    Choice("error", t("エラー", "Error")),
+)
+SIGNATURE_CHOICES = (
+    Choice("verified", t("署名検証済み", "Verified")),
+    Choice("unsigned", t("署名なし（署名鍵が未設定）", "Unsigned (no signing key)")),
+    Choice("unverified", t("署名あり・未検証（公開鍵が未設定）", "Signed, not verified (no public key)")),
+    Choice("invalid", t("署名不正", "Invalid")),
+)
+CHECKPOINT_STATUS_CHOICES = (
+    Choice("none", t("照合なし（チェックポイント未入力）", "None given")),
+    Choice("ok", t("一致", "Matches")),
+    Choice("unsigned", t("一致（チェックポイントの署名は未確認）", "Matches (its signature not checked)")),
+    Choice("failed", t("不一致", "Does not match")),
+)
 AUDIT_OP_CHOICES = (
     Choice("verify", t("検証", "Verify")),
     Choice("read", t("閲覧", "Read events")),

@@ -179,6 +179,15 @@ PERSONAL_FIELDS = frozenset({"name", "birth_date"})
 """Fields whose typed value must never be echoed, not even inside an error message (DESIGN §6)."""
 
 
+_DATE_REASONS = {
+    "date_format": "日付として解釈できません（例: 2024-04-01, 令和6年4月1日, R6.4.1）",
+    "invalid_date": "存在しない日付です",
+    "era_range": "元号の期間外の日付です",
+    "required": "入力してください",
+}
+"""Why a personal date was refused, in Japanese, without echoing what was typed."""
+
+
 def a_date(value: object, eras: EraTable, *, field: str) -> date:
     """A date given as ``date``, ISO text or 和暦 text; a refused 生年月日 is never echoed."""
     if value is None:
@@ -190,7 +199,8 @@ def a_date(value: object, eras: EraTable, *, field: str) -> date:
     except ValidationError as err:
         if field not in PERSONAL_FIELDS:
             raise
-        raise ValidationError(field, err.rule, f"{label(field)}の日付が正しくありません（{err.rule}）") from None
+        reason = _DATE_REASONS.get(err.rule, "日付が正しくありません")
+        raise ValidationError(field, err.rule, f"{label(field)}: {reason}") from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:  # MariaDB's DATE starts at 1000-01-01; no person is older
         raise ValidationError(field, "date_range", f"{label(field)}は1800年から9999年までの日付で指定してください")
     return day

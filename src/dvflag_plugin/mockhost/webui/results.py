@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from dvflag_hookspecs import ResultShape
@@ -19,6 +19,8 @@ from ...rules.validation import SEX_CODES
 from ...text.names import field_label
 from ...text.wareki import format_wareki
 from .spec import FunctionSpec
+
+JST = timezone(timedelta(hours=9), "JST")
 
 ROLE_LABELS = {
     "viewer": "照会者", "registrar": "登録者", "supervisor": "全庁抽出者", "user_admin": "利用者管理者",
@@ -33,6 +35,18 @@ class Cell:
     key: str
     title: str
     format: str
+    labels: Mapping[Any, str] = field(default_factory=dict)
+    """Japanese titles of coded values (the descriptor's column choices)."""
+
+    def show(self, value: Any) -> Any:
+        """The value as shown in this column: its title when coded, a list of lines, or text."""
+        if self.labels and isinstance(value, str | int | bool) and value in self.labels:
+            return self.labels[value]
+        if self.format == "lines":
+            return [show(v) for v in value or ()]
+        if self.format == "note":
+            return value if isinstance(value, str) and value else "—"
+        return show(value, self.format)
 
 
 def get_path(value: Any, path: str) -> Any:
@@ -63,7 +77,9 @@ def show(value: Any, fmt: str | None = None) -> str:
     if fmt == "json":
         return str(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        # Staff read Japan time: an aware time (the audit trail keeps UTC) is shown in JST.
+        return value.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S") if value.tzinfo else value.strftime(
+            "%Y-%m-%d %H:%M:%S")
     if isinstance(value, str) and fmt in ("wareki-date", "date") and len(value) == 10:
         text = value
         try:
@@ -90,8 +106,11 @@ class ResultView:
     columns: list[Cell] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)
     raw_rows: list[Any] = field(default_factory=list)
-    items: list[tuple[str, str]] = field(default_factory=list)
+    items: list[tuple[str, Any, str]] = field(default_factory=list)
+    """(title, shown value, format) of a record: a ``lines`` value is a list, a ``note`` kept as it is."""
     file: dict[str, Any] | None = None
+    warning: str = ""
+    """A flag message of the result (the search stopped at its limit): shown as an alert."""
 
 
 class _Shown(dict[str, Any]):
@@ -100,12 +119,19 @@ class _Shown(dict[str, Any]):
 
 
 def _message(template: str, value: Any, formats: Mapping[str, str]) -> str:
-    shown = {k: show(v, formats.get(k)) for k, v in fields_of(value).items()}
+    shown = {k: show(v, formats.get(k)) for k, v in fields_of(value).items() if "{" + k + "}" in template}
     return template.format_map(_Shown(shown)) if template else ""
 
 
 def _cells(shape: ResultShape) -> list[Cell]:
-    return [Cell(c.key, c.title.get("ja"), c.format) for c in shape.columns]
+    return [Cell(c.key, c.title.get("ja"), c.format, {ch.value: ch.title.get("ja") for ch in c.choices})
+            for c in shape.columns]
+
+
+def _flags(shape: ResultShape, result: Any, formats: Mapping[str, str]) -> str:
+    """The descriptor's flag messages whose result field is true (search: only the first N shown)."""
+    return " ".join(_message(text.get("ja"), result, formats) for key, text in shape.flag_messages
+                    if get_path(result, key) is True)
 
 
 def _guess_cells(value: Any) -> list[Cell]:
@@ -125,10 +151,11 @@ def build(result: Any, spec: FunctionSpec, params: Mapping[str, Any]) -> ResultV
         rows = get_path(result, shape.rows) if shape.rows else result
         view.raw_rows = list(rows or ())
         view.columns = cells or (_guess_cells(view.raw_rows[0]) if view.raw_rows else [])
-        view.rows = [{c.key: show(get_path(r, c.key), c.format) for c in view.columns} for r in view.raw_rows]
+        view.rows = [{c.key: c.show(get_path(r, c.key)) for c in view.columns} for r in view.raw_rows]
         view.message = _message(template, result, formats) if shape.rows else ""
         if not view.raw_rows:
             view.message = (view.message + " " if view.message else "") + shape.empty.get("ja")
+        view.warning = _flags(shape, result, formats)
         return view
     if shape.kind == "file" and shape.file is not None:
         fs = shape.file
@@ -138,7 +165,7 @@ def build(result: Any, spec: FunctionSpec, params: Mapping[str, Any]) -> ResultV
         }
     if shape.kind == "verification" and shape.ok_field:
         view.ok = bool(get_path(result, shape.ok_field))
-    view.items = [(c.title, show(get_path(result, c.key), c.format)) for c in cells]
+    view.items = [(c.title, c.show(get_path(result, c.key)), c.format) for c in cells]
     view.message = _message(template, result, formats)
     return view
 
@@ -151,4 +178,4 @@ def _fallback(result: Any) -> ResultView:
                           rows=[{c.key: show(get_path(r, c.key)) for c in cells} for r in result])
     if isinstance(result, str):
         return ResultView(kind="message", message=result)
-    return ResultView(kind="record", items=[(field_label(k), show(v)) for k, v in fields_of(result).items()])
+    return ResultView(kind="record", items=[(field_label(k), show(v), "text") for k, v in fields_of(result).items()])

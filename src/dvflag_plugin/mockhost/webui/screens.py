@@ -61,9 +61,10 @@ def _function(function_id: str) -> tuple[HostFunction, FunctionSpec]:
 def _form_page(spec: FunctionSpec, values: Mapping[str, Any], fixed: tuple[str, ...], row: Mapping[str, str], *,
                errors: dict[str, str] | None = None, problem: str | None = None, stale: bool = False,
                status: int = 200) -> Any:
+    about = [(field_label(k.removeprefix(ROW_PREFIX)), v) for k, v in row.items()]
     return render_template(
         "function.html", spec=spec, values=values, errors=errors or {}, problem=problem, stale=stale, fixed=fixed,
-        row=row,
+        row=row, about=about,
     ), status
 
 
@@ -83,17 +84,22 @@ def row_links(actor: Actor, view: results.ResultView, spec: FunctionSpec, params
         return [[] for _ in view.raw_rows]
     mine = offered(actor)
     actions = [mine[a][1] for a in shape.row_actions if a in mine and "record" in mine[a][1].placements]
+    # What any row action's confirmation lists about the row also heads every action's form, so the
+    # clerk sees which registration a form changes (only row.* keys: never a personal column).
+    shown = {k.removeprefix("row.") for a in actions if a.descriptor is not None
+             for c in a.descriptor.confirmations for k in c.show if k.startswith("row.")}
     links = []
     for raw in view.raw_rows:
         base = results.get_path(raw, shape.row_base)
         row_links: list[tuple[str, str]] = []
+        if shape.row_actions_dept and results.get_path(base, shape.row_actions_dept) != actor.dept_code:
+            links.append(row_links)  # another department's row: its actions would only be refused
+            continue
         for action in actions:
             args: dict[str, Any] = {}
             for param, source in action.placements["record"].items():
                 args[param] = results.get_path(base, source.removeprefix("row."))
-            shows = action.descriptor.confirmations if action.descriptor is not None else ()
-            for key in {k for c in shows for k in c.show if k.startswith("row.")}:
-                name = key.removeprefix("row.")
+            for name in sorted(shown):
                 fmt = next((c.format for c in view.columns if c.key.endswith(name)), None)
                 args[ROW_PREFIX + name] = results.show(results.get_path(base, name), fmt)
             row_links.append((action.title, url_for("screens.function_form", function_id=action.function_id,
