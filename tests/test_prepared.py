@@ -1,4 +1,4 @@
-"""The hot path's precompiled statements store and read exactly what the Core statements would."""
+"""The caution hot path: precompiled statements store what Core would; only a caution may commit per statement."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from dvflag_plugin.audit import chain
 from dvflag_plugin.errors import StorageError
+from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.storage import counters
 from dvflag_plugin.storage.prepared import Prepared
 from dvflag_plugin.storage.schema import CHANGE_COUNTER, audit_event
@@ -84,3 +85,39 @@ def test_every_prepared_call_still_reaches_the_host_engines_events(engine: sa.En
     assert any("FROM dvf_counter" in s for s in seen)
     inserts = [s for s in seen if s.startswith("INSERT INTO dvf_audit_event")]
     assert len(inserts) == 1 and "RETURNING" not in inserts[0]
+
+
+def _autocommit_of_inserts(host: MockHost, call: Any) -> list[bool]:
+    """For each audit insert ``call`` sends: was the driver connection in autocommit mode?"""
+    seen: list[bool] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO dvf_audit_event"):
+            driver, name = conn.connection.driver_connection, host.engine.dialect.name
+            if name == "sqlite":
+                seen.append(driver.isolation_level is None)
+            elif name in ("mysql", "mariadb"):
+                seen.append(bool(driver.get_autocommit()))
+            else:
+                seen.append(bool(driver.autocommit))
+
+    sa.event.listen(host.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa.event.remove(host.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_only_a_caution_commits_its_event_by_itself_and_only_on_postgresql(host: MockHost) -> None:
+    number = next(p.address_no for p in host.data.people if p.in_master)
+    registrar, viewer = host.actor("u-kodomo-reg1"), host.actor("u-kodomo-view1")
+    change = _autocommit_of_inserts(host, lambda: host.call("dvflag.register", registrar, address_no=number))
+    caution = _autocommit_of_inserts(host, lambda: host.notices(viewer, [number]))
+    assert change == [False]  # a change and its event commit together
+    assert caution == [host.engine.dialect.name == "postgresql"]
+    with host.engine.connect() as conn:  # the caution's event is committed when the call returns
+        rows = conn.execute(
+            sa.select(audit_event.c.action, audit_event.c.target).where(audit_event.c.action == "notices")
+        ).all()
+    assert [tuple(r) for r in rows] == [("notices", number)]
