@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import AuditEvent, VerifyResult
 
+from ..storage.prepared import Prepared
 from ..storage.schema import audit_event, chain_head
 
 Outcome = Literal["ok", "denied", "error"]
@@ -59,7 +60,12 @@ class Queued:
 
 
 _read_head = sa.select(chain_head.c.last_seq, chain_head.c.last_hash).where(chain_head.c.id == 1)
-_insert_event = audit_event.insert()
+_EVENT_KEYS = (
+    "event_id", "occurred_at", "actor_id", "actor_dept", "action", "target", "outcome", "reason_code", "details",
+    "leaf_hash", "sealed",
+)
+# inline(): no RETURNING of the new id (a queued event needs none); compiled once per dialect.
+_insert_event = Prepared(audit_event.insert().inline(), _EVENT_KEYS)
 _sealed_in_order = sa.select(audit_event).where(audit_event.c.sealed == 1).order_by(audit_event.c.seq)
 
 
@@ -120,8 +126,8 @@ def enqueue(
     if authenticate is not None:
         authenticate(body)
     leaf = leaf_hash(body)
-    conn.execute(
-        _insert_event,
+    _insert_event.execute(
+        conn,
         {
             "event_id": event_id,
             "occurred_at": occurred_at,

@@ -79,7 +79,7 @@ class DvflagService:
 
     def notices(self, actor: Actor, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
         """Cautions for one number or a batch: one call, one event."""
-        return self.runtime.run(actor, "notices", lambda op: notices.notices(op, address_nos))
+        return self.runtime.run(actor, "notices", lambda op: notices.notices(op, address_nos), reads_alone=True)
 
     def advice(self, actor: Actor, address_no: str) -> ReleaseAdvice:
         """Release advice before the host clears its disclosure flags."""

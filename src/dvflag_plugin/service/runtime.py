@@ -220,11 +220,14 @@ class Runtime:
     def run(
         self, actor: Actor, action: str, work: Callable[[Op], T], *, target: str | None = None,
         via: str | None = None, writes: bool = False, params: Mapping[str, Any] | None = None,
+        reads_alone: bool = False,
     ) -> T:
         """Run ``work`` in one audited transaction; audit a failure on its own and re-raise it.
 
         ``writes``: the work changes rows (on SQLite the transaction takes the write lock first);
         otherwise it only reads, without locks, and takes the write lock just for its event.
+        ``reads_alone``: the work's reads need no shared snapshot (a caution: the counter, then
+        the numbers it names); its event insert may then commit by itself (``one_write_last``).
         """
         now = self.now()
         today = self.settings.local_day(now)
@@ -239,7 +242,7 @@ class Runtime:
         seen: dict[str, Any] = {"target": target, "details": {}}
 
         def attempt() -> T:
-            with transaction(self.engine, write=writes) as conn:
+            with transaction(self.engine, write=writes, one_write_last=reads_alone) as conn:
                 op = Op(self, conn, now, today, actor, action, target=target)
                 if via is not None:  # e.g. "cli:operator" when an operator acts for a user
                     op.details["via"] = via
@@ -248,6 +251,8 @@ class Runtime:
                 finally:
                     seen["target"], seen["details"] = op.target, op.details
                 if op.changed:
+                    if reads_alone:  # pragma: no cover - a programming error: the change would commit alone
+                        raise RuntimeError("an operation run with reads_alone changed a registration")
                     counters.record_changes(conn, op.touched or [None], now=now)
                 begin_write(conn)
                 chain.enqueue(

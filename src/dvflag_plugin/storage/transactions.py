@@ -45,16 +45,26 @@ def begin_write(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+AUTOCOMMIT_DIALECTS = frozenset({"postgresql"})
+"""Where a read whose one write is its last statement runs each statement in its own transaction."""
+
+
 @contextmanager
-def transaction(engine: sa.Engine, *, write: bool = True) -> Iterator[sa.Connection]:
+def transaction(engine: sa.Engine, *, write: bool = True, one_write_last: bool = False) -> Iterator[sa.Connection]:
     """One transaction on a fresh connection from the host's pool; commit on success.
 
     ``write``: on SQLite the transaction starts with ``BEGIN IMMEDIATE`` (no lock upgrade
     deadlock); a read-first transaction (``write=False``) reads without any lock and calls
     ``begin_write`` before its one insert. Other databases take row locks only.
+    ``one_write_last``: the work only reads, then writes one row as its last statement (a screen
+    caution and its audit event). On PostgreSQL each statement then commits by itself: no
+    BEGIN/COMMIT round trips, the same snapshots as READ COMMITTED, and the event row is durable
+    before the call returns, as with a commit.
     """
     with engine.connect() as conn:
-        if write:
+        if one_write_last and not write and conn.dialect.name in AUTOCOMMIT_DIALECTS:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        elif write:
             begin_write(conn)
         try:
             yield conn

@@ -1,0 +1,59 @@
+"""Hot-path statements compiled once per dialect and sent with ``exec_driver_sql``.
+
+A screen caution runs two statements (the change counter read and its audit insert). Through
+``Connection.execute`` each call recomputes the Core statement's cache key and parameter set; here
+the same Core construct is compiled once per dialect (same SQL text, same bind processors) and
+then sent as driver SQL, which still runs inside SQLAlchemy: the host engine's events, error
+wrapping (``DBAPIError``, disconnect invalidation) and the transaction are unchanged. Oracle, which
+no test here can run, keeps the plain Core path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+FAST_DIALECTS = frozenset({"sqlite", "postgresql", "mysql", "mariadb"})
+
+_Plan = tuple[str, tuple[str, ...] | None, dict[str, Callable[[Any], Any]]]
+_PlanKey = tuple[type[sa.Dialect], str, bool]
+
+
+class Prepared:
+    """One Core statement with a fixed set of parameter names, compiled once per dialect."""
+
+    def __init__(self, statement: sa.Executable, keys: Sequence[str]) -> None:
+        self.statement = statement
+        self.keys = tuple(keys)
+        self._plans: dict[_PlanKey, _Plan] = {}
+
+    def _plan(self, dialect: sa.Dialect) -> _Plan:
+        # These plain statements compile alike for every instance of a dialect class and paramstyle.
+        key = (type(dialect), dialect.paramstyle, dialect.is_mariadb if hasattr(dialect, "is_mariadb") else False)
+        plan = self._plans.get(key)
+        if plan is None:
+            column_keys = list(self.keys) if isinstance(self.statement, sa.Insert) else None
+            compiled = self.statement.compile(dialect=dialect, column_keys=column_keys)  # type: ignore[attr-defined]
+            if set(compiled.binds) != set(self.keys) or compiled.escaped_bind_names:
+                raise RuntimeError("a prepared statement's parameters must be exactly its keys")  # pragma: no cover
+            processors = {}
+            for name, bind in compiled.binds.items():
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors[name] = process
+            order = tuple(compiled.positiontup) if compiled.positional else None
+            plan = (compiled.string, order, processors)
+            self._plans[key] = plan
+        return plan
+
+    def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> sa.CursorResult[Any]:
+        """Run the statement with ``params`` (exactly its keys) in the caller's transaction."""
+        if conn.dialect.name not in FAST_DIALECTS:
+            return conn.execute(self.statement, dict(params))
+        sql, order, processors = self._plan(conn.dialect)
+        values = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
+        if order is not None:
+            return conn.exec_driver_sql(sql, tuple(values[name] for name in order))
+        return conn.exec_driver_sql(sql, values)
