@@ -375,15 +375,16 @@ class Runtime:
 
     def _published(self, event: AuditEvent) -> None:
         """After commit: the JSON line, then the host's copy. Neither can undo the operation."""
+        # Failures are logged by type only: a traceback's text could quote what the host's code held.
         try:
             self.sink.emit(event)
-        except Exception:  # a full disk must not turn a committed change into an error
-            _log.exception("dvflag: writing the audit line failed (seq %s)", event.seq)
+        except Exception as err:  # a full disk must not turn a committed change into an error
+            _log.error("dvflag: writing the audit line failed (seq %s): %s", event.seq, type(err).__name__)
         if self.host is not None:
             try:
                 self.host.audit_event(event)
-            except Exception:
-                _log.exception("dvflag: the host's dvflag_audit_event failed (seq %s)", event.seq)
+            except Exception as err:
+                _log.error("dvflag: the host's dvflag_audit_event failed (seq %s): %s", event.seq, type(err).__name__)
 
     def close(self) -> None:
         """Seal what this process queued (if the sealer is free), then release the audit file.
