@@ -457,7 +457,7 @@ def test_every_statement_of_a_walkthrough_compiles_the_same_for_oracle_12_2_and_
     from dvflag_plugin.storage import counters
 
     # The hot-path statements go to the driver precompiled on the tested dialects (storage/prepared.py).
-    hot = [chain._insert_event.statement, counters._read]
+    hot = [chain.insert_event.statement, counters._read]
     statements = [s for s in seen if isinstance(s, sa.sql.ClauseElement)] + [sealer._head_try_lock, *hot]
     old, new = _oracle_as((12, 2)), _oracle_as((23, 4))
     compiled = set()

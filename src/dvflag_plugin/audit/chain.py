@@ -60,12 +60,12 @@ class Queued:
 
 
 _read_head = sa.select(chain_head.c.last_seq, chain_head.c.last_hash).where(chain_head.c.id == 1)
-_EVENT_KEYS = (
+EVENT_KEYS = (
     "event_id", "occurred_at", "actor_id", "actor_dept", "action", "target", "outcome", "reason_code", "details",
     "leaf_hash", "sealed",
 )
 # inline(): no RETURNING of the new id (a queued event needs none); compiled once per dialect.
-_insert_event = Prepared(audit_event.insert().inline(), _EVENT_KEYS)
+insert_event = Prepared(audit_event.insert().inline(), EVENT_KEYS)
 _sealed_in_order = sa.select(audit_event).where(audit_event.c.sealed == 1).order_by(audit_event.c.seq)
 
 
@@ -113,10 +113,13 @@ def legacy_link_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
 
 
-def enqueue(
-    conn: sa.Connection, draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
-) -> Queued:
-    """Insert one unsealed event in the caller's transaction; takes no lock but the new row's.
+_COPIED = ("event_id", "actor_id", "actor_dept", "action", "target", "outcome", "reason_code")
+
+
+def event_row(
+    draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
+) -> tuple[dict[str, Any], Queued]:
+    """The unsealed row of one event (its id, time and leaf hash fixed here) and what the caller learns.
 
     ``authenticate`` may add the writer's tag to the body's details before the leaf is hashed.
     """
@@ -126,23 +129,18 @@ def enqueue(
     if authenticate is not None:
         authenticate(body)
     leaf = leaf_hash(body)
-    _insert_event.execute(
-        conn,
-        {
-            "event_id": event_id,
-            "occurred_at": occurred_at,
-            "actor_id": draft.actor_id,
-            "actor_dept": draft.actor_dept,
-            "action": draft.action,
-            "target": draft.target,
-            "outcome": draft.outcome,
-            "reason_code": draft.reason_code,
-            "details": canonical_json(body["details"]),
-            "leaf_hash": leaf,
-            "sealed": 0,
-        },
-    )
-    return Queued(event_id, occurred_at.replace(tzinfo=UTC), leaf)
+    row = {key: body[key] for key in _COPIED}
+    row.update(occurred_at=occurred_at, details=canonical_json(body["details"]), leaf_hash=leaf, sealed=0)
+    return row, Queued(event_id, occurred_at.replace(tzinfo=UTC), leaf)
+
+
+def enqueue(
+    conn: sa.Connection, draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
+) -> Queued:
+    """Insert one unsealed event in the caller's transaction; takes no lock but the new row's."""
+    row, queued = event_row(draft, now=now, authenticate=authenticate)
+    insert_event.execute(conn, row)
+    return queued
 
 
 def read_head(conn: sa.Connection) -> Head:

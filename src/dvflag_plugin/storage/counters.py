@@ -17,7 +17,7 @@ from .prepared import Prepared
 from .schema import CHANGE_COUNTER, OUTPUT_COUNTER, change_log, counter
 
 _read = sa.select(counter.c.counter_no).where(counter.c.counter_name == sa.bindparam("name"))
-_read_fast = Prepared(_read, ["name"])
+read_prepared = Prepared(_read, ["name"])
 _bump = (
     sa.update(counter)
     .where(counter.c.counter_name == sa.bindparam("name"))
@@ -33,7 +33,7 @@ _log_since = (
 
 def read(conn: sa.Connection, name: str) -> int:
     """The current value of a counter (a plain read: never waits for a writer)."""
-    return int(_read_fast.execute(conn, {"name": name}).scalar_one())
+    return int(read_prepared.execute(conn, {"name": name}).scalar_one())
 
 
 def change_no(conn: sa.Connection) -> int:

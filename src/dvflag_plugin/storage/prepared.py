@@ -48,12 +48,16 @@ class Prepared:
             self._plans[key] = plan
         return plan
 
+    def driver_args(self, dialect: sa.Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The driver's SQL text and its parameters (bound, in the dialect's paramstyle) for ``params``."""
+        sql, order, processors = self._plan(dialect)
+        values = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
+        if order is not None:
+            return sql, tuple(values[name] for name in order)
+        return sql, values
+
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> sa.CursorResult[Any]:
         """Run the statement with ``params`` (exactly its keys) in the caller's transaction."""
         if conn.dialect.name not in FAST_DIALECTS:
             return conn.execute(self.statement, dict(params))
-        sql, order, processors = self._plan(conn.dialect)
-        values = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
-        if order is not None:
-            return conn.exec_driver_sql(sql, tuple(values[name] for name in order))
-        return conn.exec_driver_sql(sql, values)
+        return conn.exec_driver_sql(*self.driver_args(conn.dialect, params))
