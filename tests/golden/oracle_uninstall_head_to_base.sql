@@ -1,3 +1,9 @@
+-- Running downgrade 0005 -> 0004
+
+UPDATE dvf_alembic_version SET version_num='0004' WHERE dvf_alembic_version.version_num = '0005'
+
+/
+
 -- Running downgrade 0004 -> 0003
 
 DROP TABLE dvf_audit_seal

@@ -144,7 +144,11 @@ audit_event = sa.Table(
         "(sealed = 1 AND seq IS NOT NULL AND prev_hash IS NOT NULL AND event_hash IS NOT NULL)",
         name="seal_state",
     ),
-    sa.Index("ix_dvf_audit_event_sealed", "sealed", "id"),
+    # The sealer's queue: partial (unsealed rows only) on PostgreSQL and SQLite, full elsewhere (0005).
+    sa.Index(
+        "ix_dvf_audit_event_sealed", "sealed", "id",
+        postgresql_where=sa.text("sealed = 0"), sqlite_where=sa.text("sealed = 0"),
+    ),
     sqlite_autoincrement=True,
     **MYSQL_TABLE_OPTIONS,
 )
