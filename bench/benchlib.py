@@ -14,8 +14,11 @@ from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.storage import counters
 from dvflag_plugin.storage.schema import registration
 
-PLUGIN_DEFAULTS = {"dvflag.audit_seal_batch": Settings().audit_seal_batch}
-"""The plugin's own sealing default (the mock host seals after every call unless told otherwise)."""
+PLUGIN_DEFAULTS = {
+    "dvflag.audit_seal_batch": Settings().audit_seal_batch,
+    "dvflag.audit_seal_background": Settings().audit_seal_background,
+}
+"""The plugin's own sealing defaults (the mock host seals inline after every call unless told otherwise)."""
 
 SEED = 20261126
 DAY = date(2026, 11, 26)

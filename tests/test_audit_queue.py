@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -392,3 +393,54 @@ def test_oversized_input_is_refused_before_any_database_work(host: MockHost, eng
     assert "髙" not in json.dumps(dict(last.details), ensure_ascii=False)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(registration)).scalar_one() == 0
+
+
+def _sealer_index_sql(conn: sa.Connection) -> str:
+    name = conn.dialect.name
+    if name == "postgresql":
+        return str(conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_dvf_audit_event_sealed'")
+                   .scalar_one())  # fmt: skip
+    if name == "sqlite":
+        return str(conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_dvf_audit_event_sealed'")
+                   .scalar_one())  # fmt: skip
+    rows = conn.exec_driver_sql("SHOW INDEX FROM dvf_audit_event WHERE Key_name = 'ix_dvf_audit_event_sealed'").all()
+    return ",".join(str(r[4]) for r in rows)  # Column_name, in order
+
+
+def test_migration_0005_keeps_only_the_queue_in_the_sealers_index(backend: str, tmp_path: Path) -> None:
+    """Partial (unsealed rows only) on PostgreSQL and SQLite; MariaDB keeps the full index; downgrade restores it."""
+    with backends.database({"mysql": "mariadb"}.get(backend, backend), tmp_path) as url:
+        engine = embedded_engine(url)
+        try:
+            migrate.upgrade(engine)
+            with engine.connect() as conn:
+                head = _sealer_index_sql(conn)
+            migrate.downgrade(engine, "0004")
+            with engine.connect() as conn:
+                before = _sealer_index_sql(conn)
+            migrate.upgrade(engine)
+            if backend in ("postgresql", "sqlite"):
+                assert re.search(r"WHERE \(?sealed = 0\)?", head) and "WHERE" not in before, (head, before)
+            else:
+                assert head == before == "sealed,id"
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.backend("postgresql")
+def test_the_sealers_query_reads_the_queue_not_the_trail(engine: sa.Engine) -> None:
+    """With statistics as autovacuum keeps them (most events sealed), the pending query reads the index."""
+    when = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    draft = chain.Draft("u-zeimu-view1", "D0102", "notices", None, "ok", None, {"count": 1})
+    rows = [chain.event_row(draft, now=when)[0] for _ in range(20_200)]
+    for seq, row in enumerate(rows[:20_000], start=1):  # a long sealed trail (hashes are not checked here)
+        row.update(sealed=1, seq=seq, prev_hash="0" * 64, event_hash="0" * 64)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(audit_event), rows[:20_000])
+        conn.execute(sa.insert(audit_event), rows[20_000:])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE dvf_audit_event")
+        pending = sealer._pending.params(batch=500)
+        compiled = pending.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "ix_dvf_audit_event_sealed" in plan, plan

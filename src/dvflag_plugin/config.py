@@ -32,9 +32,13 @@ class Settings:
     audit_seal_batch: int = 64
     audit_seal_interval_s: float = 2.0
     audit_max_unsealed_s: float = 300.0
+    audit_seal_background: bool = True
+    """A daemon thread seals an idle process's queued events after the interval (audit/seal_worker.py)."""
     audit_signing_key: str | None = None
     audit_verify_key: str | None = None
     audit_origin: str = "dvflag.local/audit"
+    caution_driver_path: bool = True
+    """A screen caution's two statements go to the pool's DBAPI connection (storage/direct.py)."""
 
     def __post_init__(self) -> None:
         lo, hi, fixed = self.address_no_min_len, self.address_no_max_len, self.address_no_fixed_len
@@ -53,12 +57,15 @@ class Settings:
                 re.compile(getattr(self, name))
             except (re.error, TypeError) as err:
                 raise ValidationError(name, "setting", f"設定 dvflag.{name} は正規表現で指定してください") from err
+        if self.audit_seal_batch < 1 or self.audit_seal_interval_s < 0 or self.audit_max_unsealed_s <= 0:
+            raise ValidationError("audit_seal_batch", "setting", "監査イベントの封緘の設定が不正です")
+        for flag in ("caution_driver_path", "audit_seal_background"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValidationError(flag, "setting", f"設定 dvflag.{flag} は true / false で指定してください")
 
     def code_regex(self, kind: str) -> re.Pattern[str]:
         """The compiled syntax of a code kind (``dept_code`` or ``user_id``), ASCII-only classes."""
         return _compiled(self.dept_code_pattern if kind == "dept_code" else self.user_id_pattern)
-        if self.audit_seal_batch < 1 or self.audit_seal_interval_s < 0 or self.audit_max_unsealed_s <= 0:
-            raise ValidationError("audit_seal_batch", "setting", "監査イベントの封緘の設定が不正です")
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> Settings:

@@ -34,7 +34,7 @@ from .clock import MutableClock
 from .masters import DummyMasters
 from .recorder import HookRecorder
 
-DEFAULT_SETTINGS: dict[str, Any] = {"dvflag.audit_seal_batch": 1}
+DEFAULT_SETTINGS: dict[str, Any] = {"dvflag.audit_seal_batch": 1, "dvflag.audit_seal_background": False}
 """Settings the mock host gives unless overridden (a production host keeps the plugin's defaults)."""
 
 

@@ -79,6 +79,9 @@ class DvflagService:
 
     def notices(self, actor: Actor, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
         """Cautions for one number or a batch: one call, one event."""
+        answer = notices.screen_caution(self.runtime, actor, address_nos)
+        if answer is not None:
+            return answer
         return self.runtime.run(actor, "notices", lambda op: notices.notices(op, address_nos), reads_alone=True)
 
     def advice(self, actor: Actor, address_no: str) -> ReleaseAdvice:

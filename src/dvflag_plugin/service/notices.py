@@ -13,15 +13,17 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from dvflag_hookspecs import Notice
+from dvflag_hookspecs import Actor, Notice
 
+from ..audit import chain
 from ..config import Settings
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..rules.record import active_clause
-from ..storage import counters
-from ..storage.schema import registration
-from .runtime import Op
+from ..storage import counters, direct
+from ..storage.prepared import Prepared
+from ..storage.schema import CHANGE_COUNTER, audit_event, counter, registration
+from .runtime import Op, Runtime, actor_problem
 
 CAUTION = (
     "【取扱注意】この方は DV等支援措置の対象者として登録されています。"
@@ -135,6 +137,54 @@ def _check_batch(address_nos: Sequence[str], joined: str, settings: Settings) ->
         return
     for index, given in enumerate(address_nos):
         v.address_no(given, settings, field="address_nos", position=index + 1)
+
+
+_counter_now = (
+    sa.select(counter.c.counter_no).where(counter.c.counter_name == sa.bindparam("counter_name")).scalar_subquery()
+)
+_event_if_current = Prepared(
+    sa.insert(audit_event).from_select(
+        list(chain.EVENT_KEYS),
+        sa.select(*(sa.bindparam(key, type_=audit_event.c[key].type) for key in chain.EVENT_KEYS)).where(
+            _counter_now == sa.bindparam("seen_no", type_=sa.BigInteger)
+        ),
+    ),
+    [*chain.EVENT_KEYS, "counter_name", "seen_no"],
+)
+"""A caution's event, inserted only while the change counter still reads what the cache was built at."""
+
+
+def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, list[Notice]] | None:
+    """One number on a screen, answered from a current cache on the driver path (storage/direct.py).
+
+    The same answer and the same audit event as ``notices``, for the common case only. None when
+    the general envelope must answer: a batch, input or an actor it would refuse, a cache that is
+    missing, of another day or behind the change counter, the driver path switched off or failing.
+    Nothing is committed when it returns None.
+    """
+    if not rt.direct_cautions or not isinstance(address_nos, list | tuple) or len(address_nos) != 1:
+        return None
+    cached = rt.active_cache
+    given = address_nos[0]
+    if cached is None or actor_problem(actor, rt.settings) is not None:
+        return None
+    try:
+        number = v.address_no(given, rt.settings, field="address_nos")
+    except ValidationError:
+        return None
+    now = rt.now()
+    if cached[1] != rt.settings.local_day(now):
+        return None
+    is_held = number in cached[2]
+    draft = chain.Draft(
+        actor.user_id, actor.dept_code, "notices", number, "ok", None, {"count": 1, "flagged_count": int(is_held)}
+    )
+    row, _ = chain.event_row(draft, now=now, authenticate=rt.authenticate)
+    params = {**row, "counter_name": CHANGE_COUNTER, "seen_no": cached[0]}
+    if not direct.insert_one(rt.engine, _event_if_current, params):
+        return None
+    rt.queued(1)
+    return {given: [Notice(number, "caution", CAUTION)]} if is_held else {}
 
 
 def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:

@@ -24,12 +24,13 @@ import sqlalchemy as sa
 from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 
 from ..audit import chain, sealer, signing
+from ..audit.seal_worker import SealWorker
 from ..audit.sink import AuditSink
 from ..config import Settings
 from ..errors import DvflagError, InvalidActorError, PermissionDenied, StorageError, ValidationError
 from ..rules import permissions
 from ..rules.validation import PERSONAL_FIELDS, bounded, label
-from ..storage import counters, migrate
+from ..storage import counters, direct, migrate
 from ..storage.exact import exactly
 from ..storage.schema import app_user, user_role
 from ..storage.transactions import begin_write, clean, transaction, with_retries
@@ -46,6 +47,9 @@ _account_by_user_id = sa.select(
 ).where(exactly(app_user.c.user_id, sa.bindparam("user_id")))
 _roles_of = sa.select(user_role.c.role_name).where(user_role.c.user_pk == sa.bindparam("user_pk"))
 
+
+CLOSE_SEAL_WAIT_S = 2.0
+"""How long ``close`` keeps trying when another process holds the sealer."""
 
 AUDIT_MESSAGE_MAX = 200
 """An echoed error message is cut to this many characters in the audit event."""
@@ -185,14 +189,22 @@ class Runtime:
             self.settings.audit_signing_key, self.settings.audit_verify_key, self.settings.audit_origin, announce=True
         )
         self.active_cache: tuple[int, date, frozenset[str]] | None = None
+        self.direct_cautions = self.settings.caution_driver_path and direct.usable(engine)
+        """Screen cautions answered from a current cache go to the driver (storage/direct.py)."""
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
-        self._authenticate = functools.partial(signing.tag_body, secret) if secret is not None else None
+        self.authenticate = functools.partial(signing.tag_body, secret) if secret is not None else None
         self._seal_lock = threading.Lock()
         self._sealing = threading.Lock()
         self._pending = 0
         self._pending_since = 0.0
+        self._unsealed = False  # queued since this process last sealed without finding the sealer busy
+        self._worker = (
+            SealWorker(self._seal_round, self.settings.audit_seal_interval_s)
+            if self.settings.audit_seal_background
+            else None
+        )
         if check_schema:
             migrate.require_head(engine)
 
@@ -257,7 +269,7 @@ class Runtime:
                 begin_write(conn)
                 chain.enqueue(
                     conn, self._draft(op.actor, action, op.target, "ok", None, op.details), now=now,
-                    authenticate=self._authenticate,
+                    authenticate=self.authenticate,
                 )
             return result
 
@@ -281,7 +293,7 @@ class Runtime:
             failure = err
         if failure is not None:
             raise failure  # outside the handler: no chained context
-        self._queued(1)
+        self.queued(1)
         return result
 
     def _audit_failure(
@@ -306,11 +318,11 @@ class Runtime:
             with transaction(self.engine) as conn:
                 return chain.enqueue(
                     conn, self._draft(actor, action, target, outcome, reason, details), now=when,
-                    authenticate=self._authenticate,
+                    authenticate=self.authenticate,
                 )
 
         queued = clean(lambda: with_retries(attempt))
-        self._queued(1)
+        self.queued(1)
         return queued
 
     def take_output_no(self) -> int:
@@ -324,27 +336,50 @@ class Runtime:
 
     # -- sealing ------------------------------------------------------------------------------
 
-    def _queued(self, count: int) -> None:
-        """Count this process's queued events; seal when the batch size or the age is reached."""
+    def queued(self, count: int) -> None:
+        """Count this process's queued events; seal when the batch size or the age is reached.
+
+        The sealing thread (``audit/seal_worker.py``) seals them if no later call of this process does.
+        """
         with self._seal_lock:
-            if self._pending == 0:
+            first = self._pending == 0
+            if first:
                 self._pending_since = time.monotonic()
             self._pending += count
+            self._unsealed = True
             due = (
                 self._pending >= self.settings.audit_seal_batch
                 or time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
             )
         if due:
             self.seal(max_batches=1, opportunistic=True)
+        elif first and self._worker is not None:
+            self._worker.start()  # seals within the interval if no other call of this process comes
 
-    def seal(self, *, max_batches: int | None = None, opportunistic: bool = False) -> sealer.SealResult | None:
+    def _seal_round(self) -> bool:
+        """The thread's round: seal this process's queued events once the oldest is due; True while any wait."""
+        with self._seal_lock:
+            if self._pending == 0:
+                return False
+            due = time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
+        if due:
+            self.seal(opportunistic=True, background=True)
+        with self._seal_lock:
+            return self._pending > 0
+
+    def seal(
+        self, *, max_batches: int | None = None, opportunistic: bool = False, background: bool = False
+    ) -> sealer.SealResult | None:
         """Seal queued events now (try-lock: returns at once when another sealer is busy).
 
         Publishes each event this call sealed (JSON line, host copy). A failure is logged by type
-        only and returns None: the calls whose events wait are already committed.
+        only and returns None: the calls whose events wait are already committed. ``background``:
+        the sealing thread, which keeps its count on a busy sealer or a failure and tries again.
         """
         if not self._sealing.acquire(blocking=False):
             return None  # this process is already sealing
+        with self._seal_lock:
+            taken = self._pending
         try:
             result = clean(
                 lambda: sealer.seal(
@@ -359,9 +394,15 @@ class Runtime:
         finally:
             self._sealing.release()
         with self._seal_lock:
-            # Busy: another sealer is at work and takes what is pending, ours included; trying
-            # again on every call would only add round trips. The next batch or age retries.
-            self._pending = 0
+            # Inline, busy: another sealer is at work and takes what is pending, ours included;
+            # trying again on every call would only add round trips. The next batch or age retries.
+            # The thread keeps the count when busy and looks again after the interval.
+            if not (background and result.busy):
+                self._pending = max(self._pending - taken, 0)
+                if self._pending:
+                    self._pending_since = time.monotonic()
+            if not result.busy and self._pending == 0:
+                self._unsealed = False
         for event in result.events:
             self._published(event)
         return result
@@ -387,10 +428,16 @@ class Runtime:
                 _log.error("dvflag: the host's dvflag_audit_event failed (seq %s): %s", event.seq, type(err).__name__)
 
     def close(self) -> None:
-        """Seal what this process queued (if the sealer is free), then release the audit file.
+        """Seal what this process queued (waiting a little for a busy sealer), then release the audit file.
 
         The host's engine is left alone.
         """
-        if self._pending:
-            self.seal()
+        if self._worker is not None:
+            self._worker.stop()
+        deadline = time.monotonic() + CLOSE_SEAL_WAIT_S
+        while self._unsealed:  # also events a busy sealer may have missed after this process stopped counting
+            result = self.seal()
+            if result is None or not result.busy or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # another process is sealing: ours are likely in its batch or the next
         self.sink.close()

@@ -1,0 +1,237 @@
+"""The screen caution's driver path (storage/direct.py): same answer, same event, or the envelope answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dvflag_hookspecs import Actor
+from dvflag_plugin.audit import chain
+from dvflag_plugin.config import Settings
+from dvflag_plugin.dummydata.model import DummyDataSet
+from dvflag_plugin.errors import ValidationError
+from dvflag_plugin.mockhost import MockHost, MutableClock
+from dvflag_plugin.plugin import service_of
+from dvflag_plugin.service import notices
+from dvflag_plugin.storage import direct
+from dvflag_plugin.storage.prepared import Prepared
+from dvflag_plugin.storage.schema import audit_event
+
+DIRECT = ("sqlite", "postgresql")
+
+
+def _numbers(host: MockHost) -> list[str]:
+    return [p.address_no for p in host.data.people if p.in_master]
+
+
+def _host(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path, *, seed: bool = True, **extra: Any
+) -> MockHost:
+    settings = {"dvflag.audit_log_path": str(tmp_path / "d.jsonl"), **extra}
+    host = MockHost(engine, data=data, clock=clock, settings=settings, migrate=False)
+    if seed:
+        host.seed_users()
+    return host
+
+
+def _events(engine: sa.Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(audit_event).order_by(audit_event.c.id)))
+
+
+def _statements(engine: sa.Engine, call: Any) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+@pytest.fixture
+def warm(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
+    """A host with one held number and a warm cache (the first caution filled it)."""
+    host = _host(engine, data, clock, tmp_path)
+    held, free = _numbers(host)[:2]
+    host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=held)
+    viewer = host.actor("u-zeimu-view1")
+    assert host.notices(viewer, [free]) == {}  # through the envelope: fills the cache
+    yield host, viewer, held, free
+    host.close()
+
+
+def test_the_driver_path_serves_only_sqlite_and_postgresql(engine: sa.Engine) -> None:
+    assert direct.usable(engine) is (engine.dialect.name in DIRECT)
+
+
+def test_a_warm_caution_bypasses_the_connection_and_stores_the_envelopes_event(engine: sa.Engine, warm: Any) -> None:
+    host, viewer, held, free = warm
+    before = len(_events(engine))
+    seen = _statements(engine, lambda: (host.notices(viewer, [held]), host.notices(viewer, [free])))
+    answered = host.notices(viewer, [held])
+    assert answered[held][0].address_no == held and answered[held][0].message == notices.CAUTION
+    events = _events(engine)[before:]
+    assert len(events) == 3  # one event per call, never two
+    if engine.dialect.name in DIRECT:
+        assert not any(s.startswith("INSERT INTO dvf_audit_event") for s in seen)  # the driver path
+    else:
+        assert sum(s.startswith("INSERT INTO dvf_audit_event") for s in seen) == 2
+    # The same event the envelope writes: target, outcome, details, and a leaf that verifies.
+    for row, flagged in zip(events, (1, 0, 1), strict=True):
+        assert (row.actor_id, row.actor_dept, row.action, row.outcome, row.reason_code) == (
+            viewer.user_id, viewer.dept_code, "notices", "ok", None
+        )
+        assert json.loads(row.details) == {"count": 1, "flagged_count": flagged}
+        body = chain.leaf_body(row.event_id, row.occurred_at, chain.row_to_event(row))
+        assert chain.leaf_hash(body) == row.leaf_hash
+    service_of(host.pm).runtime.seal()
+    with engine.connect() as conn:
+        assert chain.verify(conn).ok
+
+
+def test_switched_off_every_caution_statement_reaches_the_engines_events(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    host = _host(engine, data, clock, tmp_path, **{"dvflag.caution_driver_path": False})
+    try:
+        viewer, number = host.actor("u-zeimu-view1"), _numbers(host)[0]
+        host.notices(viewer, [number])
+        seen = _statements(engine, lambda: host.notices(viewer, [number]))
+        assert sum(s.startswith("INSERT INTO dvf_audit_event") for s in seen) == 1
+        assert service_of(host.pm).runtime.direct_cautions is False
+    finally:
+        host.close()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_the_switch_must_be_a_boolean(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings.from_mapping({"dvflag.caution_driver_path": value})
+    assert info.value.field == "caution_driver_path" and "true / false" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "key", ["dvflag.audit_seal_batch", "dvflag.audit_seal_interval_s", "dvflag.audit_max_unsealed_s"]
+)
+def test_sealing_settings_out_of_range_are_refused(key: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings.from_mapping({key: 0 if key == "dvflag.audit_seal_batch" else -1})
+    assert info.value.rule == "setting"
+
+
+def test_a_change_elsewhere_is_seen_by_the_next_caution(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path, warm: Any
+) -> None:
+    host, viewer, _, free = warm
+    (tmp_path / "other").mkdir()
+    other = _host(engine, data, clock, tmp_path / "other", seed=False)  # another process's runtime
+    try:
+        assert host.notices(viewer, [free]) == {}
+        before = len(_events(engine))
+        reg = other.call("dvflag.register", other.actor("u-kodomo-reg1"), address_no=free)
+        assert free in host.notices(viewer, [free])  # the counter moved: nothing inserted, the envelope answered
+        other.call("dvflag.release", other.actor("u-kodomo-reg1"), record_id=reg.record_id,
+                   row_version=reg.row_version)  # fmt: skip
+        assert host.notices(viewer, [free]) == {}
+        cautions = [r for r in _events(engine)[before:] if r.action == "notices" and r.actor_id == viewer.user_id]
+        assert [json.loads(r.details)["flagged_count"] for r in cautions] == [1, 0]  # one event each
+    finally:
+        other.close()
+
+
+def test_refused_input_and_actors_take_the_envelope_and_are_audited(engine: sa.Engine, warm: Any) -> None:
+    host, viewer, held, _ = warm
+    before = len(_events(engine))
+    with pytest.raises(ValidationError):
+        host.notices(viewer, ["12a"])
+    with pytest.raises(Exception, match="操作者"):
+        host.notices(Actor("bad id", "D0102"), [held])
+    rows = _events(engine)[before:]
+    assert [(r.outcome, r.reason_code, r.actor_id) for r in rows] == [
+        ("error", "invalid.digits", viewer.user_id), ("denied", "actor.invalid", "(invalid-actor)")
+    ]
+
+
+def test_the_pooled_connection_goes_back_as_it_was_lent(engine: sa.Engine, warm: Any) -> None:
+    host, viewer, held, _ = warm
+    host.notices(viewer, [held])
+    with engine.connect() as conn:  # the pool hands out the connection the caution used
+        driver: Any = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            assert driver.autocommit is False
+        if engine.dialect.name == "sqlite":
+            assert driver.in_transaction is False
+        conn.execute(sa.text("SELECT 1"))
+        conn.rollback()
+
+
+@pytest.mark.backend("postgresql")
+def test_a_connection_the_server_dropped_is_discarded_and_the_caution_still_answers(
+    engine: sa.Engine, warm: Any
+) -> None:
+    host, viewer, held, _ = warm
+    host.notices(viewer, [held])
+    before = len(_events(engine))
+    held_open = [engine.connect() for _ in range(3)]  # the pool now keeps three idle connections
+    for conn in held_open:
+        conn.close()
+    admin = sa.create_engine(engine.url, poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:  # the server drops every pooled connection while it is idle
+            killed = conn.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    assert killed >= 3
+    assert held in host.notices(viewer, [held])  # the driver path finds a dead one, the pool is renewed
+    assert held in host.notices(viewer, [held])
+    assert len(_events(engine)) == before + 2
+
+
+def test_a_driver_failure_leaves_nothing_and_the_envelope_answers(
+    engine: sa.Engine, warm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, viewer, held, _ = warm
+
+    class Broken(Prepared):
+        def driver_args(self, dialect: sa.Dialect, params: Any) -> tuple[str, Any]:
+            sql, args = super().driver_args(dialect, params)
+            return sql.replace("dvf_audit_event", "dvf_no_such_table", 1), args
+
+    broken = Broken(notices._event_if_current.statement, notices._event_if_current.keys)
+    monkeypatch.setattr(notices, "_event_if_current", broken)
+    before = len(_events(engine))
+    assert held in host.notices(viewer, [held])
+    assert len(_events(engine)) == before + 1  # only the envelope's event
+
+
+@pytest.mark.backend("postgresql")
+def test_after_a_dead_connection_the_pool_hands_out_only_live_ones(engine: sa.Engine) -> None:
+    held_open = [engine.connect() for _ in range(3)]
+    for conn in held_open:
+        conn.close()
+    admin = sa.create_engine(engine.url, poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    finally:
+        admin.dispose()
+    probe = Prepared(sa.insert(audit_event).from_select(["event_id"], sa.select(sa.bindparam("x"))), ["x"])
+    assert direct.insert_one(engine, probe, {"x": "never-inserted"}) is False
+    for _ in range(3):  # as after a Connection's disconnect: the other pooled connections are renewed too
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
