@@ -76,3 +76,28 @@ def test_the_default_sqlite_database_and_cli_exports_are_private(
     assert mode(tmp_path / "lists") == 0o700 and mode(tmp_path / "lists" / "today") == 0o700
     others = [p for p in tmp_path.rglob("*") if p.is_file() and mode(p) & 0o077]
     assert others == []  # journals and anything else SQLite or the CLI left behind
+
+
+def test_a_sealed_batch_writes_the_lines_one_event_at_a_time_would(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from dvflag_hookspecs import AuditEvent
+
+    events = [
+        AuditEvent(seq=i, event_id=f"e-{i}", occurred_at=datetime(2026, 11, 26, 3, 0, i, tzinfo=UTC),
+                   actor_id="u-zeimu-view1", actor_dept="D0102", action="notices", target=f"{i:015d}",
+                   outcome="ok", reason_code=None, details={"count": 1, "注": "漢字"}, prev_hash="0" * 64,
+                   hash=f"{i:064d}")  # fmt: skip
+        for i in (1, 2, 3)
+    ]
+    one, many = AuditSink(path=str(tmp_path / "one.jsonl")), AuditSink(path=str(tmp_path / "many.jsonl"))
+    for event in events:
+        one.emit(event)
+    many.emit_many(events)
+    many.emit_many([])
+    one.close()
+    many.close()
+    lines = (tmp_path / "many.jsonl").read_text(encoding="utf-8")
+    assert lines == (tmp_path / "one.jsonl").read_text(encoding="utf-8")
+    assert len(lines.splitlines()) == 3 and '"注": "漢字"' in lines
+    assert oct((tmp_path / "many.jsonl").stat().st_mode & 0o777) == "0o600"

@@ -403,8 +403,7 @@ class Runtime:
                     self._pending_since = time.monotonic()
             if not result.busy and self._pending == 0:
                 self._unsealed = False
-        for event in result.events:
-            self._published(event)
+        self._published(result.events)
         return result
 
     @staticmethod
@@ -414,18 +413,26 @@ class Runtime:
     ) -> chain.Draft:
         return chain.Draft(actor.user_id, actor.dept_code, action, target, outcome, reason, details)
 
-    def _published(self, event: AuditEvent) -> None:
-        """After commit: the JSON line, then the host's copy. Neither can undo the operation."""
+    def _published(self, events: tuple[AuditEvent, ...]) -> None:
+        """After commit: the JSON lines, then the host's copies. Neither can undo the operation."""
         # Failures are logged by type only: a traceback's text could quote what the host's code held.
+        if not events:
+            return
         try:
-            self.sink.emit(event)
+            self.sink.emit_many(events)
         except Exception as err:  # a full disk must not turn a committed change into an error
-            _log.error("dvflag: writing the audit line failed (seq %s): %s", event.seq, type(err).__name__)
+            _log.error(
+                "dvflag: writing the audit lines failed (seq %s-%s): %s", events[0].seq, events[-1].seq,
+                type(err).__name__,
+            )
         if self.host is not None:
-            try:
-                self.host.audit_event(event)
-            except Exception as err:
-                _log.error("dvflag: the host's dvflag_audit_event failed (seq %s): %s", event.seq, type(err).__name__)
+            for event in events:
+                try:
+                    self.host.audit_event(event)
+                except Exception as err:
+                    _log.error(
+                        "dvflag: the host's dvflag_audit_event failed (seq %s): %s", event.seq, type(err).__name__
+                    )
 
     def close(self) -> None:
         """Seal what this process queued (waiting a little for a busy sealer), then release the audit file.
