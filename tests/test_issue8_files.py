@@ -87,7 +87,7 @@ def test_a_sealed_batch_writes_the_lines_one_event_at_a_time_would(tmp_path: Pat
         AuditEvent(seq=i, event_id=f"e-{i}", occurred_at=datetime(2026, 11, 26, 3, 0, i, tzinfo=UTC),
                    actor_id="u-zeimu-view1", actor_dept="D0102", action="notices", target=f"{i:015d}",
                    outcome="ok", reason_code=None, details={"count": 1, "注": "漢字"}, prev_hash="0" * 64,
-                   hash=f"{i:064d}")  # fmt: skip
+                   hash=f"{i:064d}")
         for i in (1, 2, 3)
     ]
     one, many = AuditSink(path=str(tmp_path / "one.jsonl")), AuditSink(path=str(tmp_path / "many.jsonl"))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from dvflag_plugin.errors import StorageError
 from dvflag_plugin.mockhost import MockHost
+from dvflag_plugin.plugin import service_of
 from dvflag_plugin.storage.schema import registration
 
 pytestmark = pytest.mark.backend("postgresql", "mariadb")
@@ -88,6 +89,9 @@ def test_a_connection_dropped_while_idle_is_retried_once(
 ) -> None:
     number = next(p.address_no for p in host.data.people if p.in_master)
     viewer = host.actor("u-zeimu-view1")
+    # The envelope's own retry; the caution's driver path meets a dropped connection first otherwise
+    # (tests/test_caution_driver_path.py covers that path).
+    service_of(host.pm).runtime.direct_cautions = False
     host.notices(viewer, [number])  # the pool now holds idle connections
     with admin.connect() as conn:
         if backend == "postgresql":

@@ -18,12 +18,16 @@ the general envelope, which retries, reports ``StorageError`` and audits failure
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from .prepared import Prepared
+
+_log = logging.getLogger("dvflag")
+_warned: set[str] = set()
 
 DRIVER_DIALECTS = frozenset({"sqlite", "postgresql"})
 AUTOCOMMIT_DRIVERS = frozenset({"psycopg", "psycopg2"})
@@ -75,6 +79,10 @@ def insert_one(engine: sa.Engine, insert: Prepared, params: Mapping[str, Any]) -
     except Exception as err:  # a driver error, or a driver refusing the switch: the envelope answers
         inserted = False
         broken = _is_disconnect(dialect, err, driver, cursor)
+        kind = type(err).__name__
+        if not broken and kind not in _warned:  # once per kind: the text could quote parameters
+            _warned.add(kind)
+            _log.warning("dvflag: a caution's driver path failed (%s); answered through SQLAlchemy instead", kind)
         if broken:
             # As a Connection does on a disconnect: every connection pooled before now is replaced on
             # its next checkout (a restarted server dropped them all), not only this one.
