@@ -105,7 +105,7 @@ def test_the_worker_rests_when_idle_and_never_strands_a_start() -> None:
     rounds: list[float] = []
     pending = threading.Event()
 
-    def seal_round() -> bool:
+    def seal_round(woken: bool) -> bool:
         rounds.append(time.monotonic())
         pending.clear()
         return False
@@ -161,4 +161,55 @@ def test_a_forked_child_starts_its_own_thread(
         assert answer == proc.pid  # the child's event was sealed by the child's own thread
     finally:
         _INHERITED.clear()
+        host.close()
+
+
+def test_a_screen_caution_never_seals_itself(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    """Past the batch size a caution wakes the sealing thread and returns; a change still seals in its call."""
+    host = _host(engine, data, clock, tmp_path, **{"dvflag.audit_seal_background": True,
+                                                   "dvflag.audit_seal_batch": 1,
+                                                   "dvflag.audit_seal_interval_s": 0.2})  # fmt: skip
+    caller = threading.get_ident()
+    published: list[tuple[str, bool]] = []
+    runtime = service_of(host.pm).runtime
+    original = runtime._published
+
+    def spy(events: Any) -> None:
+        published.extend((e.action, threading.get_ident() == caller) for e in events)
+        original(events)
+
+    runtime._published = spy  # type: ignore[method-assign]
+    try:
+        viewer = host.actor("u-zeimu-view1")
+        for _ in range(3):
+            host.notices(viewer, [_number(host)])
+        assert _until(lambda: _unsealed(engine) == 0)
+        cautions = [inline for action, inline in published if action == "notices"]
+        assert len(cautions) == 3 and not any(cautions)  # sealed and published by the thread
+        published.clear()
+        host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=_number(host))
+        assert ("register", True) in published  # a change seals its batch in its own call
+    finally:
+        host.close()
+
+
+@pytest.mark.backend("sqlite", "postgresql")
+def test_a_flood_of_cautions_wakes_the_thread_at_a_full_sealer_batch(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    from dvflag_plugin.audit import sealer
+
+    host = _host(engine, data, clock, tmp_path, **{"dvflag.audit_seal_background": True,
+                                                   "dvflag.audit_seal_batch": 1})  # fmt: skip  # interval: 1 h
+    try:
+        viewer, number = host.actor("u-zeimu-view1"), _number(host)
+        for _ in range(sealer.DEFAULT_BATCH - 1):
+            host.notices(viewer, [number])
+        time.sleep(0.3)
+        assert _unsealed(engine) == sealer.DEFAULT_BATCH - 1  # below a sealer batch: left to the interval
+        host.notices(viewer, [number])
+        assert _until(lambda: _unsealed(engine) == 0)  # the full batch woke the thread
+    finally:
         host.close()

@@ -1,10 +1,10 @@
-"""A daemon thread that seals an idle process's last queued events once they reach the interval.
+"""A daemon thread that seals for screen cautions and for an idle process's last queued events.
 
-A full batch is sealed by the call that fills it (measured: a sealing thread beside a flood of
-cautions costs 30–50 % of their throughput in GIL hand-overs on two cores). What no call would seal
-— the last events of a process that then goes quiet — the thread seals within the interval. It
-rests (exits) when nothing is pending and starts again with the next queued event; after ``fork``
-the child starts its own (threads do not survive a fork).
+A screen caution never seals: when it fills its process's batch it wakes this thread and returns.
+Other calls seal a full batch themselves. What no call would seal — the last events of a process
+that then goes quiet — the thread seals within the interval. It rests (exits) when nothing is
+pending and starts again with the next queued event; after ``fork`` the child starts its own
+(threads do not survive a fork).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from collections.abc import Callable
 
 
 class SealWorker:
-    """Runs ``seal_round`` on a daemon thread every ``interval_s`` while work is pending; rests when idle.
+    """Runs ``seal_round(woken)`` on a daemon thread when woken and every ``interval_s``; rests when idle.
 
-    ``seal_round`` seals what this process queued (a cheap no-op when nothing is) and returns True
-    while events of this process are still queued (the sealer was busy, or the database failed).
+    ``seal_round`` seals what this process queued once it is due (at once when woken; a cheap no-op
+    when nothing is queued) and returns True while events of this process are still queued (the
+    sealer was busy, or the database failed).
     """
 
-    def __init__(self, seal_round: Callable[[], bool], interval_s: float) -> None:
+    def __init__(self, seal_round: Callable[[bool], bool], interval_s: float) -> None:
         self._seal_round = seal_round
         self._interval = max(interval_s, 0.05)
         self._init_primitives()
@@ -48,6 +49,11 @@ class SealWorker:
             self._thread = threading.Thread(target=self._run, name="dvflag-audit-sealer", daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Seal now (a screen caution filled a batch); starts the thread when it rests."""
+        self.start()
+        self._wake.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread after its current round; the caller seals what is left."""
         self._forked()
@@ -72,7 +78,7 @@ class SealWorker:
                 if self._stopping:
                     return
                 seen = self._requests
-            if self._seal_round() or woken:
+            if self._seal_round(woken) or woken:
                 continue
             with self._lock:  # nothing pending for an interval: rest, unless work arrived meanwhile
                 if self._requests == seen and not self._wake.is_set():

@@ -183,7 +183,7 @@ def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, 
     params = {**row, "counter_name": CHANGE_COUNTER, "seen_no": cached[0]}
     if not direct.insert_one(rt.engine, _event_if_current, params):
         return None
-    rt.queued(1)
+    rt.queued(1, screen=True)
     return {given: [Notice(number, "caution", CAUTION)]} if is_held else {}
 
 
