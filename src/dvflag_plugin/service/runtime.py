@@ -362,6 +362,12 @@ class Runtime:
             # Busy: another sealer is at work and takes what is pending, ours included; trying
             # again on every call would only add round trips. The next batch or age retries.
             self._pending = 0
+        if result.needs_key and not getattr(self, "_needs_key_logged", False):
+            self._needs_key_logged = True  # once per runtime: every later seal would say the same
+            _log.warning(
+                "dvflag: audit events stay queued: the last seal is signed and dvflag.audit_signing_key "
+                "is not configured here; a process with the key seals them"
+            )
         for event in result.events:
             self._published(event)
         return result
