@@ -72,6 +72,8 @@ class _Record:
     release: object = _MISSING
     digest: str | None = None
     seq: int | None = None
+    address_no: str | None = None
+    dept_code: str | None = None
 
 
 @dataclass
@@ -241,20 +243,30 @@ def _iter_sealed(conn: sa.Connection, head_seq: int | None, from_seq: int = 1) -
         yield from result
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Auth:
-    """Writer tags are checked with the secret, on events from the first signed seal on."""
+    """Writer tags are checked with the secret: every tag present, and a missing one from the first
+    signed seal or the first tagged event on, whichever comes first.
+
+    The first tagged event counts too: a DBA who strips the signatures of every seal up to one that
+    signed a forged queued event must not make that stretch read as "before the key was configured".
+    """
 
     secret: bytes | None
     signed_from: int | None
+    tagged_from: int | None = None
 
     def check(self, row: Any, seq: int, details: Mapping[str, Any], report: _Report) -> None:
-        if self.secret is None or self.signed_from is None or seq < self.signed_from:
+        if self.secret is None:
             return
         tag = details.get(AUTH_FIELD)
         if tag is None:
-            report.add(seq, f"連番 {seq} に書き手の認証がありません（プラグイン以外が書いたイベントの疑い）")
+            starts = [s for s in (self.signed_from, self.tagged_from) if s is not None]
+            if starts and seq >= min(starts):
+                report.add(seq, f"連番 {seq} に書き手の認証がありません（プラグイン以外が書いたイベントの疑い）")
             return
+        if self.tagged_from is None:
+            self.tagged_from = seq
         draft = chain.Draft(row.actor_id, row.actor_dept, row.action, row.target, row.outcome, row.reason_code,
                             details)
         if tag != event_tag(self.secret, chain.leaf_body(row.event_id, row.occurred_at, draft)):
@@ -353,6 +365,7 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
         report.add(seq, f"変更イベント（連番 {seq}）にレコードIDがありません")
         return
     rec = walk.records.setdefault(rid, _Record())
+    _pin_identity(row, details, rec)
     if row.action == "delete":
         rec.deleted, rec.seq = True, seq
         return
@@ -361,6 +374,18 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
         rec.version, rec.seq = version, seq
         rec.release = details.get("release_date", _MISSING) if "row_version" in details else _MISSING
         rec.digest = _text(details.get("row_digest"))
+
+
+def _pin_identity(row: Any, details: Mapping[str, Any], rec: _Record) -> None:
+    """Remember whose registration a record is: the number (register's target, delete's details) and
+    the holding department. No change ever moves a row to another person or department, so verify
+    checks both even without the signing key's row digests (a moved row would move the caution)."""
+    number = row.target if row.action == "register" else details.get("address_no")
+    if isinstance(number, str) and number.isdigit():
+        rec.address_no = number
+    dept = details.get("dept_code")
+    if isinstance(dept, str) and dept:
+        rec.dept_code = dept
 
 
 def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> None:
@@ -532,6 +557,11 @@ def _check_row(
         return
     if rec.deleted:
         report.add(None, f"レコードID {rid} は削除が記録されていますが、登録が残っています")
+        return
+    if (rec.address_no is not None and row.address_no != rec.address_no) or (
+        rec.dept_code is not None and row.dept_code != rec.dept_code
+    ):
+        report.add(None, f"レコードID {rid} の宛名番号または所属コードが、監査証跡に記録のないまま変更されています")
         return
     if rec.release is not _MISSING:
         stored = row.release_date.isoformat() if row.release_date is not None else None
