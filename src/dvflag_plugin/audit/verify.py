@@ -104,6 +104,19 @@ class _Walk:
     max_output_no: int = 0
 
 
+def _storage_failure(err: Exception) -> None:
+    """Re-raise a lost connection or an unusable database: that is not damage to report.
+
+    Verify reports what it cannot read as a finding (a value the driver cannot convert, a dropped
+    table), never a dropped connection or a lock time-out: those reach the caller, which turns them
+    into ``StorageError`` — an auditor must not read "改ざんの疑い" into a network blip.
+    """
+    if isinstance(err, sa.exc.DBAPIError) and (
+        err.connection_invalidated or isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError)
+    ):
+        raise err
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -153,6 +166,7 @@ def verify(
     try:
         _walk_sealed(conn, head_seq, wanted, seal_first, seal_last, auth, walk, report, on_event)
     except Exception as err:  # a driver error on a value it cannot convert: report, do not crash
+        _storage_failure(err)
         report.add(walk.last_seq + 1, f"連番 {walk.last_seq + 1} 以降を読み取れません（{type(err).__name__}）")
     if head_seq is not None and (walk.last_seq != head_seq or walk.last_hash != head_hash):
         report.add(walk.last_seq + 1, f"先頭情報（連番 {head_seq}）とイベント列（末尾 {walk.last_seq}）が一致しません")
@@ -187,6 +201,7 @@ def _head(conn: sa.Connection, report: _Report) -> tuple[int | None, str | None]
     try:
         rows = conn.execute(sa.select(chain_head.c.last_seq, chain_head.c.last_hash)).all()
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"先頭情報を読み取れません（{type(err).__name__}）")
         return None, None
     if len(rows) != 1 or _int(rows[0][0]) is None or _text(rows[0][1]) is None:
@@ -200,6 +215,7 @@ def _seals(conn: sa.Connection, report: _Report) -> list[_Seal]:
     try:
         rows = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).all()
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"封緘の記録を読み取れません（{type(err).__name__}）")
         return out
     for row in rows:
@@ -225,6 +241,7 @@ def _anchor(conn: sa.Connection, since: Checkpoint, walk: _Walk, report: _Report
             sa.select(audit_event.c.event_hash).where(audit_event.c.sealed == 1, audit_event.c.seq == since.size)
         ).first()
     except Exception as err:
+        _storage_failure(err)
         report.add(since.size, f"チェックポイントの連番 {since.size} を読み取れません（{type(err).__name__}）")
         return
     if found is None:
@@ -305,6 +322,7 @@ def _walk_sealed(
                 try:
                     auth.check(row, seq, details, report)
                 except Exception as err:
+                    _storage_failure(err)
                     report.add(seq, f"連番 {seq} の書き手の認証を確かめられません（{type(err).__name__}）")
                 _collect(row, seq, details, walk, report)
             walk.checked += 1
@@ -335,6 +353,7 @@ def _check_event(row: Any, seq: int, report: _Report) -> dict[str, Any] | None:
             leaf = chain.leaf_hash(chain.leaf_body(row.event_id, row.occurred_at, draft))
             digest = chain.link_hash(row.prev_hash, seq, leaf)
     except Exception as err:
+        _storage_failure(err)
         report.add(seq, f"連番 {seq} の内容を読み取れません（{type(err).__name__}）")
         return None
     if (leaf is not None and leaf != row.leaf_hash) or digest != row.event_hash:
@@ -397,6 +416,7 @@ def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> 
             .where(audit_event.c.sealed == 1, audit_event.c.seq > head_seq)
         ).scalar_one()
     except Exception as err:
+        _storage_failure(err)
         report.add(head_seq + 1, f"先頭より後のイベントを確認できません（{type(err).__name__}）")
         return
     if beyond:
@@ -482,6 +502,7 @@ def _unsealed(
                                  f"（最古 {oldest}）")
         return count
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"未封緘のイベントを確認できません（{type(err).__name__}）")
         return 0
 
@@ -516,6 +537,7 @@ def _check_counters(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
     try:
         values = {str(n): _int(v) for n, v in conn.execute(sa.select(counter.c.counter_name, counter.c.counter_no))}
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"カウンタを読み取れません（{type(err).__name__}）")
         return
     output = values.get(OUTPUT_COUNTER)
@@ -541,6 +563,7 @@ def _check_registry(
                 seen.add(rid)
                 _check_row(rid, row, walk.records.get(rid), secret, require_digest, report)
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"登録情報を読み取れません（{type(err).__name__}）")
         return len(seen)
     for rid, rec in sorted(walk.records.items()):
@@ -581,6 +604,7 @@ def _check_row(
     try:
         actual = row_digest.row_digest(row, row_digest.derived_salt(secret, rid))
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"レコードID {rid} の内容を読み取れません（{type(err).__name__}）")
         return
     if actual != rec.digest:
