@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from ..storage.schema import (
     audit_event,
     audit_seal,
     chain_head,
+    change_log,
     counter,
     registration,
 )
@@ -101,6 +103,7 @@ class _Walk:
     hash_at: dict[int, str] = field(default_factory=dict)
     records: dict[int, _Record] = field(default_factory=dict)
     change_events: int = 0
+    change_numbers: list[str | None] = field(default_factory=list)
     max_output_no: int = 0
 
 
@@ -177,6 +180,7 @@ def verify(
     registry_checked = 0
     if replay:
         _check_counters(conn, walk, report)
+        _check_change_log(conn, walk, report)
         registry_checked = _check_registry(conn, walk, digest_secret, verifier is not None, report)
     findings = tuple(report.findings) + ((f"ほか {report.dropped} 件",) if report.dropped else ())
     ok = not report.findings
@@ -381,10 +385,12 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
     walk.change_events += 1
     rid = _record_id(row, details)
     if rid is None:
+        walk.change_numbers.append(None)
         report.add(seq, f"変更イベント（連番 {seq}）にレコードIDがありません")
         return
     rec = walk.records.setdefault(rid, _Record())
     _pin_identity(row, details, rec)
+    walk.change_numbers.append(rec.address_no)
     if row.action == "delete":
         rec.deleted, rec.seq = True, seq
         return
@@ -547,6 +553,37 @@ def _check_counters(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
     change = values.get(CHANGE_COUNTER)
     if change is None or change != walk.change_events:
         report.add(None, f"変更カウンタ（{change}）が監査証跡の変更イベント数（{walk.change_events}）と一致しません")
+
+
+def _check_change_log(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
+    """dvf_change_log against the trail: the caches of held numbers refresh from it, so an edited number
+    would leave a new registration without its caution in every warm process.
+
+    The log holds one row per change since revision 0004, numbered without gaps, for the last change
+    events in order; their numbers must be the ones those events changed (compared as multisets).
+    """
+    try:
+        rows = conn.execute(
+            sa.select(change_log.c.change_no, change_log.c.address_no).order_by(change_log.c.change_no)
+        ).all()
+    except Exception as err:
+        _storage_failure(err)
+        report.add(None, f"変更ログを読み取れません（{type(err).__name__}）")
+        return
+    if not rows:
+        return
+    numbers = [_int(r.change_no) for r in rows]
+    first = numbers[0] if numbers[0] is not None else 0
+    if numbers != list(range(first, first + len(rows))) or len(rows) > len(walk.change_numbers):
+        report.add(None, f"変更ログ（{len(rows)} 行）の番号が監査証跡の変更イベント（{len(walk.change_numbers)} 件）と"
+                         "一致しません")
+        return
+    expected = walk.change_numbers[len(walk.change_numbers) - len(rows):]
+    if None in expected:
+        return  # an event whose number the trail does not name (reported above if it matters)
+    if Counter(_text(r.address_no) for r in rows) != Counter(expected):
+        report.add(None, "変更ログ（dvf_change_log）の宛名番号が監査証跡の変更イベントと一致しません"
+                         "（注意喚起の更新が漏れるおそれ）")
 
 
 def _check_registry(
