@@ -659,3 +659,28 @@ def test_an_edited_change_log_does_not_hide_a_new_registration_from_cautions(tra
     fresh = _register_and_edit_its_change_log(trail)
     viewer = trail.host.actor("u-zeimu-view1")
     assert trail.host.notices(viewer, [fresh]), "the new registration shows no caution in a warm process"
+
+
+@pytest.mark.backend("postgresql", "mariadb")
+def test_an_event_hidden_as_sealed_without_a_seq_is_reported(trail: Trail, backend: str) -> None:
+    """The seal_state CHECK forbids ``sealed = 1`` without a seq; a DBA who drops it can hide a queued
+    event from both the sealer and the walk. Verify counts such rows itself."""
+    name = "ck_dvf_audit_event_seal_state"
+    drop = f"ALTER TABLE dvf_audit_event DROP CONSTRAINT {name}"  # MariaDB ≥ 10.2 takes it too
+    add = (f"ALTER TABLE dvf_audit_event ADD CONSTRAINT {name} CHECK ((sealed = 0 AND seq IS NULL AND prev_hash IS"
+           " NULL AND event_hash IS NULL) OR (sealed = 1 AND seq IS NOT NULL AND prev_hash IS NOT NULL AND"
+           " event_hash IS NOT NULL))")
+    with trail.engine.begin() as conn:
+        chain.enqueue(conn, chain.Draft("u-kodomo-view1", "D0201", "status", "000000000000001", "ok", None, {}),
+                      now=trail.host.clock())
+    with trail.engine.begin() as conn:
+        conn.exec_driver_sql(drop)
+    try:
+        with trail.engine.begin() as conn:
+            conn.execute(sa.update(audit_event).where(audit_event.c.sealed == 0).values(sealed=1))
+        after = _verify(trail)
+        assert not after.ok and any("封緘済みでも未封緘でもないイベント" in f for f in after.findings), after
+    finally:
+        with trail.engine.begin() as conn:
+            conn.execute(sa.delete(audit_event).where(audit_event.c.seq.is_(None)))
+            conn.exec_driver_sql(add)

@@ -174,6 +174,7 @@ def verify(
     if head_seq is not None and (walk.last_seq != head_seq or walk.last_hash != head_hash):
         report.add(walk.last_seq + 1, f"先頭情報（連番 {head_seq}）とイベント列（末尾 {walk.last_seq}）が一致しません")
     _beyond_head(conn, head_seq, report)
+    _neither_sealed_nor_queued(conn, report)
     signature = _check_seals(seals, walk, head_seq, head_hash, verifier, report, since)
     unsealed = _unsealed(conn, walk, now, max_unsealed_age_s, report)
     checkpoint_state = _check_checkpoint(checkpoint, keys, walk, report)
@@ -428,6 +429,25 @@ def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> 
     if beyond:
         report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後に封緘済みのイベントが {beyond} 件あります"
                                  "（先頭情報が巻き戻されています）")
+
+
+_odd_state = sa.not_(sa.or_(
+    sa.and_(audit_event.c.sealed == 0, audit_event.c.seq.is_(None)),
+    sa.and_(audit_event.c.sealed == 1, audit_event.c.seq.is_not(None)),
+))
+
+
+def _neither_sealed_nor_queued(conn: sa.Connection, report: _Report) -> None:
+    """Rows the sealer would never pick up and the walk never sees (``sealed = 1`` without a seq, or any
+    other marker): the schema's CHECK forbids them, but a DBA may drop a constraint to hide an event."""
+    try:
+        odd = conn.execute(sa.select(sa.func.count()).select_from(audit_event).where(_odd_state)).scalar_one()
+    except Exception as err:
+        _storage_failure(err)
+        report.add(None, f"イベントの封緘状態を確認できません（{type(err).__name__}）")
+        return
+    if odd:
+        report.add(None, f"封緘済みでも未封緘でもないイベントが {odd} 件あります（連番のない封緘済みなど。隠蔽の疑い）")
 
 
 def _check_seals(
