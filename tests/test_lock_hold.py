@@ -132,3 +132,40 @@ def test_a_change_still_refuses_a_stale_row_version_after_asking_the_host(
 
         row = conn.execute(sa.select(registration).where(registration.c.id == reg.record_id)).one()
     assert (row.release_date, row.row_version, row.sex_code) == (None, reg.row_version + 1, 9)
+
+
+@pytest.mark.backend("sqlite", "postgresql", "mariadb")
+@pytest.mark.xfail(strict=True, reason="open: Runtime._queued seals and publishes inline, in the caller's call (runtime.py)")
+def test_a_caution_never_publishes_other_processes_events_before_it_returns(
+    engine: sa.Engine, data: Any, clock: Any, tmp_path: Any
+) -> None:
+    """The caution that reaches its process's batch size seals up to 500 pending events — any
+    process's — and hands each to the host's ``dvflag_audit_event`` before it returns: with a host
+    copy of 2 ms per event the clerk's screen waited over a second (measured on SQLite and PostgreSQL)."""
+    import threading
+
+    writer = MockHost(engine, data=data, clock=clock, migrate=False, settings={
+        "dvflag.audit_log_path": str(tmp_path / "w.jsonl"), "dvflag.audit_seal_batch": 100_000,
+        "dvflag.audit_seal_interval_s": 3600})  # fmt: skip
+    writer.seed_users()
+    screen = MockHost(engine, data=data, clock=clock, migrate=False, settings={
+        "dvflag.audit_log_path": str(tmp_path / "s.jsonl"), "dvflag.audit_seal_batch": 1})  # fmt: skip
+    caller = threading.get_ident()
+    inline: list[int] = []
+
+    class Copy:
+        @hookimpl
+        def dvflag_audit_event(self, event: Any) -> None:
+            if threading.get_ident() == caller:
+                inline.append(event.seq)
+
+    try:
+        viewer = writer.actor("u-zeimu-view1")
+        for _ in range(20):
+            writer.notices(viewer, ["000000000000001"])  # queued by another process, not yet sealed
+        screen.pm.register(Copy())
+        screen.notices(viewer, ["000000000000001"])
+        assert not inline, f"the caution published {len(inline)} events before it returned"
+    finally:
+        screen.close()
+        writer.close()
