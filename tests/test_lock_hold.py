@@ -135,7 +135,7 @@ def test_a_change_still_refuses_a_stale_row_version_after_asking_the_host(
 
 
 @pytest.mark.backend("sqlite", "postgresql", "mariadb")
-@pytest.mark.xfail(strict=True, reason="open: Runtime._queued seals and publishes inline, in the caller's call (runtime.py)")
+@pytest.mark.xfail(strict=True, reason="open: Runtime._queued seals and publishes inline, in the call (runtime.py)")
 def test_a_caution_never_publishes_other_processes_events_before_it_returns(
     engine: sa.Engine, data: Any, clock: Any, tmp_path: Any
 ) -> None:
