@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -158,6 +159,54 @@ def test_a_busy_sealer_is_skipped_quickly(host: MockHost, engine: sa.Engine, bac
         conn.close()
         if holder is not engine:
             holder.dispose()
+
+
+def test_a_sealer_without_the_key_after_a_signed_seal_says_it_needs_the_key(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not "busy": nobody holds the head. The keyless sealer seals nothing and says why, once."""
+    from dvflag_plugin.audit import signing
+
+    key = tmp_path / "seal.key"
+    signing.generate(key, "city.example/q")
+    signed = _queued_host(engine, data, clock, tmp_path, **{"dvflag.audit_signing_key": str(key),
+                                                             "dvflag.audit_origin": "city.example/q"})
+    keyless = MockHost(engine, data=data, clock=clock, migrate=False, settings={  # another process, no key
+        "dvflag.audit_log_path": str(tmp_path / "keyless.jsonl"), "dvflag.audit_seal_batch": 10_000,
+        "dvflag.audit_seal_interval_s": 3600})  # fmt: skip
+    try:
+        viewer = signed.actor("u-zeimu-view1")
+        signed.notices(viewer, [_number(signed)])
+        assert service_of(signed.pm).runtime.seal() is not None
+        keyless.notices(keyless.actor("u-zeimu-view1"), [_number(keyless)])
+        with engine.connect() as conn:
+            seals_before = [tuple(r) for r in conn.execute(sa.select(audit_seal).order_by(audit_seal.c.id))]
+            head_before = tuple(conn.execute(sa.select(chain_head)).one())
+        queued = _counts(engine)
+        assert queued[0] == 1
+
+        direct = sealer.seal(engine)  # what `dvflag audit seal` runs underneath
+        assert (direct.needs_key, direct.busy, direct.sealed, direct.batches) == (True, False, 0, 0)
+
+        rt = service_of(keyless.pm).runtime
+        caplog.clear()  # the keyless host's startup warning is another message
+        with caplog.at_level(logging.WARNING, logger="dvflag"):
+            first, second = rt.seal(), rt.seal()
+        assert first is not None and second is not None
+        assert first.needs_key and not first.busy and first.sealed == 0
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "audit_signing_key" in r.getMessage()]
+        assert len(warnings) == 1  # once per runtime, not on every seal
+        assert _counts(engine) == queued  # nothing sealed, the event waits
+        with engine.connect() as conn:  # nothing else changed either
+            assert [tuple(r) for r in conn.execute(sa.select(audit_seal).order_by(audit_seal.c.id))] == seals_before
+            assert tuple(conn.execute(sa.select(chain_head)).one()) == head_before
+
+        done = service_of(signed.pm).runtime.seal()  # a process with the key seals it
+        assert done is not None and done.sealed == 1 and not done.needs_key
+        _check_chain(engine)
+    finally:
+        keyless.close()
+        signed.close()
 
 
 @pytest.mark.backend("postgresql", "mariadb")

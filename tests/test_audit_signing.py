@@ -348,6 +348,45 @@ def test_cli_keygen_signed_checkpoint_and_verify(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_cli_seal_without_the_key_after_a_signed_seal_exits_4_naming_the_setting(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from dvflag_plugin.storage.schema import audit_event, audit_seal, chain_head
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    key = tmp_path / "seal.key"
+    signing.generate(key, ORIGIN)
+    env = {"DVFLAG_AUDIT_SIGNING_KEY": str(key), "DVFLAG_AUDIT_ORIGIN": ORIGIN}
+    keyless = {"DVFLAG_AUDIT_SIGNING_KEY": "", "DVFLAG_AUDIT_ORIGIN": ORIGIN}
+    _cli("db", "upgrade", "--url", url)
+    _cli("users", "add", "u-1", "--dept", "D0201", "--role", "viewer", "--url", url, env=env)  # sealed, signed
+    # A keyless command queues its event but cannot seal it after the signed seal.
+    _cli("users", "add", "u-2", "--dept", "D0201", "--role", "viewer", "--url", url, env=keyless)
+    engine = sa.create_engine(url)
+
+    def state() -> tuple[object, ...]:
+        with engine.connect() as conn:
+            return (
+                conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one(),
+                [tuple(r) for r in conn.execute(sa.select(audit_seal).order_by(audit_seal.c.id))],
+                tuple(conn.execute(sa.select(chain_head)).one()),
+            )
+
+    before = state()
+    assert before[0] == 1
+    out = _cli("audit", "seal", "--url", url, code=4, env=keyless)
+    assert "dvflag.audit_signing_key" in out and "署名鍵" in out and "busy" not in out
+    assert state() == before  # refused: nothing sealed, no seal row, the head where it was
+    shown = " ".join(_cli("audit", "seal", "--help").split())
+    assert "4 署名鍵が必要" in shown and "a signing key is needed" in shown
+    out = _cli("audit", "seal", "--url", url, "--key", str(key), env={"DVFLAG_AUDIT_ORIGIN": ORIGIN})
+    assert "sealed: 1 件" in out
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one() == 0
+        assert all(s.signature for s in conn.execute(sa.select(audit_seal)))
+    engine.dispose()
+
+
 def test_startup_refuses_an_open_key_file_and_warns_once_without_a_key(
     engine: object, data: object, clock: object, tmp_path: Path, caplog: pytest.LogCaptureFixture, keyfile: Path
 ) -> None:

@@ -117,3 +117,38 @@ def test_a_connection_dropped_while_idle_is_retried_once(
     finally:
         sa.event.remove(engine, "handle_error", seen)
     assert True in disconnects  # the dropped connection was met, and the call retried on a fresh one
+
+
+@pytest.mark.parametrize("kills", [1, 2], ids=["once", "again-on-retry"])
+def test_a_connection_lost_during_verify_is_a_storage_error_never_a_finding(
+    host: MockHost, engine: sa.Engine, backend: str, admin: sa.Engine, kills: int
+) -> None:
+    """Verify reports what it cannot read as damage; a lost connection is not damage. Killed once, the
+    verify is retried and answers 正常; killed on the retry too, the auditor gets StorageError — never
+    a VerifyResult saying 読み取れません that reads as tampering (and is audited as a failed verify)."""
+    auditor = host.actor("u-kansa-audit1")
+    host.call("dvflag.status", host.actor("u-zeimu-view1"), address_no="000000000000001")
+    seen: list[int] = []
+
+    def kill_the_walk(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("SELECT dvf_audit_seal.id") and len(seen) < kills:  # verify reads the seals
+            ident = _backend_id(conn.connection.dbapi_connection, backend)
+            seen.append(ident)
+            _kill(admin, backend, ident)
+
+    sa.event.listen(engine, "before_cursor_execute", kill_the_walk)
+    result = None
+    try:
+        result = host.call("dvflag.audit", auditor, op="verify")
+    except StorageError:
+        # pg_terminate_backend is asynchronous: the drop may surface where it is not recognised as
+        # one (then no retry); a clean StorageError is what the host is promised either way.
+        pass
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", kill_the_walk)
+    assert 1 <= len(seen) <= kills
+    if kills == 2 and len(seen) == 2:
+        assert result is None  # the retry was cut too
+    assert result is None or result.ok, result.findings
+    verifies = [e for e in host.masters.audit_copy if e.action == "audit"]
+    assert verifies and all(e.details.get("ok", True) for e in verifies)  # no failed verify recorded

@@ -44,7 +44,12 @@ Signer = Callable[[Batch], tuple[str, str] | None]
 
 @dataclass(frozen=True, slots=True)
 class SealResult:
-    """What one ``seal`` call did."""
+    """What one ``seal`` call did.
+
+    ``busy``: another sealer held the head, and seals what is pending. ``needs_key``: the trail's last
+    seal is signed and this call had no signing key, so it sealed nothing (an unsigned seal after a
+    signed one would read as stripped signatures); the events wait for a process that has the key.
+    """
 
     sealed: int
     batches: int
@@ -52,6 +57,7 @@ class SealResult:
     head_seq: int
     head_hash: str
     events: tuple[AuditEvent, ...]
+    needs_key: bool = False
 
 
 _pending = (
@@ -78,7 +84,7 @@ class _Busy(Exception):
     """Another sealer holds the head: skip this round."""
 
 
-class _NeedsKey(_Busy):
+class _NeedsKey(Exception):
     """The trail's last seal is signed and this process has no signing key: leave it to one that has."""
 
 
@@ -166,7 +172,7 @@ def seal(
     ``read_head=False`` saves a query when nothing was sealed (head fields then read -1 and "").
     """
     sealed: list[AuditEvent] = []
-    batches, busy = 0, False
+    batches, busy, needs_key = 0, False, False
     last: Batch | None = None
     while max_batches is None or batches < max_batches:
         try:
@@ -183,6 +189,9 @@ def seal(
         except _Busy:
             busy = True
             break
+        except _NeedsKey:
+            needs_key = True
+            break
         if done is None:
             break
         batches += 1
@@ -197,7 +206,7 @@ def seal(
             head = chain.read_head(conn)
     else:
         head = chain.Head(-1, "")
-    return SealResult(len(sealed), batches, busy, head.last_seq, head.last_hash, tuple(sealed))
+    return SealResult(len(sealed), batches, busy, head.last_seq, head.last_hash, tuple(sealed), needs_key)
 
 
 def _mysql(conn: sa.Connection) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from ..storage.schema import (
     audit_event,
     audit_seal,
     chain_head,
+    change_log,
     counter,
     registration,
 )
@@ -72,6 +74,8 @@ class _Record:
     release: object = _MISSING
     digest: str | None = None
     seq: int | None = None
+    address_no: str | None = None
+    dept_code: str | None = None
 
 
 @dataclass
@@ -99,7 +103,21 @@ class _Walk:
     hash_at: dict[int, str] = field(default_factory=dict)
     records: dict[int, _Record] = field(default_factory=dict)
     change_events: int = 0
+    change_numbers: list[str | None] = field(default_factory=list)
     max_output_no: int = 0
+
+
+def _storage_failure(err: Exception) -> None:
+    """Re-raise a lost connection or an unusable database: that is not damage to report.
+
+    Verify reports what it cannot read as a finding (a value the driver cannot convert, a dropped
+    table), never a dropped connection or a lock time-out: those reach the caller, which turns them
+    into ``StorageError`` — an auditor must not read "改ざんの疑い" into a network blip.
+    """
+    if isinstance(err, sa.exc.DBAPIError) and (
+        err.connection_invalidated or isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError)
+    ):
+        raise err
 
 
 def _text(value: object) -> str | None:
@@ -151,16 +169,19 @@ def verify(
     try:
         _walk_sealed(conn, head_seq, wanted, seal_first, seal_last, auth, walk, report, on_event)
     except Exception as err:  # a driver error on a value it cannot convert: report, do not crash
+        _storage_failure(err)
         report.add(walk.last_seq + 1, f"連番 {walk.last_seq + 1} 以降を読み取れません（{type(err).__name__}）")
     if head_seq is not None and (walk.last_seq != head_seq or walk.last_hash != head_hash):
         report.add(walk.last_seq + 1, f"先頭情報（連番 {head_seq}）とイベント列（末尾 {walk.last_seq}）が一致しません")
     _beyond_head(conn, head_seq, report)
+    _neither_sealed_nor_queued(conn, report)
     signature = _check_seals(seals, walk, head_seq, head_hash, verifier, report, since)
     unsealed = _unsealed(conn, walk, now, max_unsealed_age_s, report)
     checkpoint_state = _check_checkpoint(checkpoint, keys, walk, report)
     registry_checked = 0
     if replay:
         _check_counters(conn, walk, report)
+        _check_change_log(conn, walk, report)
         registry_checked = _check_registry(conn, walk, digest_secret, verifier is not None, report)
     findings = tuple(report.findings) + ((f"ほか {report.dropped} 件",) if report.dropped else ())
     ok = not report.findings
@@ -185,6 +206,7 @@ def _head(conn: sa.Connection, report: _Report) -> tuple[int | None, str | None]
     try:
         rows = conn.execute(sa.select(chain_head.c.last_seq, chain_head.c.last_hash)).all()
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"先頭情報を読み取れません（{type(err).__name__}）")
         return None, None
     if len(rows) != 1 or _int(rows[0][0]) is None or _text(rows[0][1]) is None:
@@ -198,6 +220,7 @@ def _seals(conn: sa.Connection, report: _Report) -> list[_Seal]:
     try:
         rows = conn.execute(sa.select(audit_seal).order_by(audit_seal.c.first_seq)).all()
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"封緘の記録を読み取れません（{type(err).__name__}）")
         return out
     for row in rows:
@@ -223,6 +246,7 @@ def _anchor(conn: sa.Connection, since: Checkpoint, walk: _Walk, report: _Report
             sa.select(audit_event.c.event_hash).where(audit_event.c.sealed == 1, audit_event.c.seq == since.size)
         ).first()
     except Exception as err:
+        _storage_failure(err)
         report.add(since.size, f"チェックポイントの連番 {since.size} を読み取れません（{type(err).__name__}）")
         return
     if found is None:
@@ -241,20 +265,30 @@ def _iter_sealed(conn: sa.Connection, head_seq: int | None, from_seq: int = 1) -
         yield from result
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Auth:
-    """Writer tags are checked with the secret, on events from the first signed seal on."""
+    """Writer tags are checked with the secret: every tag present, and a missing one from the first
+    signed seal or the first tagged event on, whichever comes first.
+
+    The first tagged event counts too: a DBA who strips the signatures of every seal up to one that
+    signed a forged queued event must not make that stretch read as "before the key was configured".
+    """
 
     secret: bytes | None
     signed_from: int | None
+    tagged_from: int | None = None
 
     def check(self, row: Any, seq: int, details: Mapping[str, Any], report: _Report) -> None:
-        if self.secret is None or self.signed_from is None or seq < self.signed_from:
+        if self.secret is None:
             return
         tag = details.get(AUTH_FIELD)
         if tag is None:
-            report.add(seq, f"連番 {seq} に書き手の認証がありません（プラグイン以外が書いたイベントの疑い）")
+            starts = [s for s in (self.signed_from, self.tagged_from) if s is not None]
+            if starts and seq >= min(starts):
+                report.add(seq, f"連番 {seq} に書き手の認証がありません（プラグイン以外が書いたイベントの疑い）")
             return
+        if self.tagged_from is None:
+            self.tagged_from = seq
         draft = chain.Draft(row.actor_id, row.actor_dept, row.action, row.target, row.outcome, row.reason_code,
                             details)
         if tag != event_tag(self.secret, chain.leaf_body(row.event_id, row.occurred_at, draft)):
@@ -293,6 +327,7 @@ def _walk_sealed(
                 try:
                     auth.check(row, seq, details, report)
                 except Exception as err:
+                    _storage_failure(err)
                     report.add(seq, f"連番 {seq} の書き手の認証を確かめられません（{type(err).__name__}）")
                 _collect(row, seq, details, walk, report)
             walk.checked += 1
@@ -323,6 +358,7 @@ def _check_event(row: Any, seq: int, report: _Report) -> dict[str, Any] | None:
             leaf = chain.leaf_hash(chain.leaf_body(row.event_id, row.occurred_at, draft))
             digest = chain.link_hash(row.prev_hash, seq, leaf)
     except Exception as err:
+        _storage_failure(err)
         report.add(seq, f"連番 {seq} の内容を読み取れません（{type(err).__name__}）")
         return None
     if (leaf is not None and leaf != row.leaf_hash) or digest != row.event_hash:
@@ -350,9 +386,12 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
     walk.change_events += 1
     rid = _record_id(row, details)
     if rid is None:
+        walk.change_numbers.append(None)
         report.add(seq, f"変更イベント（連番 {seq}）にレコードIDがありません")
         return
     rec = walk.records.setdefault(rid, _Record())
+    _pin_identity(row, details, rec)
+    walk.change_numbers.append(rec.address_no)
     if row.action == "delete":
         rec.deleted, rec.seq = True, seq
         return
@@ -361,6 +400,18 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
         rec.version, rec.seq = version, seq
         rec.release = details.get("release_date", _MISSING) if "row_version" in details else _MISSING
         rec.digest = _text(details.get("row_digest"))
+
+
+def _pin_identity(row: Any, details: Mapping[str, Any], rec: _Record) -> None:
+    """Remember whose registration a record is: the number (register's target, delete's details) and
+    the holding department. No change ever moves a row to another person or department, so verify
+    checks both even without the signing key's row digests (a moved row would move the caution)."""
+    number = row.target if row.action == "register" else details.get("address_no")
+    if isinstance(number, str) and number.isdigit():
+        rec.address_no = number
+    dept = details.get("dept_code")
+    if isinstance(dept, str) and dept:
+        rec.dept_code = dept
 
 
 def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> None:
@@ -372,11 +423,31 @@ def _beyond_head(conn: sa.Connection, head_seq: int | None, report: _Report) -> 
             .where(audit_event.c.sealed == 1, audit_event.c.seq > head_seq)
         ).scalar_one()
     except Exception as err:
+        _storage_failure(err)
         report.add(head_seq + 1, f"先頭より後のイベントを確認できません（{type(err).__name__}）")
         return
     if beyond:
         report.add(head_seq + 1, f"先頭情報（連番 {head_seq}）より後に封緘済みのイベントが {beyond} 件あります"
                                  "（先頭情報が巻き戻されています）")
+
+
+_odd_state = sa.not_(sa.or_(
+    sa.and_(audit_event.c.sealed == 0, audit_event.c.seq.is_(None)),
+    sa.and_(audit_event.c.sealed == 1, audit_event.c.seq.is_not(None)),
+))
+
+
+def _neither_sealed_nor_queued(conn: sa.Connection, report: _Report) -> None:
+    """Rows the sealer would never pick up and the walk never sees (``sealed = 1`` without a seq, or any
+    other marker): the schema's CHECK forbids them, but a DBA may drop a constraint to hide an event."""
+    try:
+        odd = conn.execute(sa.select(sa.func.count()).select_from(audit_event).where(_odd_state)).scalar_one()
+    except Exception as err:
+        _storage_failure(err)
+        report.add(None, f"イベントの封緘状態を確認できません（{type(err).__name__}）")
+        return
+    if odd:
+        report.add(None, f"封緘済みでも未封緘でもないイベントが {odd} 件あります（連番のない封緘済みなど。隠蔽の疑い）")
 
 
 def _check_seals(
@@ -457,6 +528,7 @@ def _unsealed(
                                  f"（最古 {oldest}）")
         return count
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"未封緘のイベントを確認できません（{type(err).__name__}）")
         return 0
 
@@ -491,6 +563,7 @@ def _check_counters(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
     try:
         values = {str(n): _int(v) for n, v in conn.execute(sa.select(counter.c.counter_name, counter.c.counter_no))}
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"カウンタを読み取れません（{type(err).__name__}）")
         return
     output = values.get(OUTPUT_COUNTER)
@@ -500,6 +573,37 @@ def _check_counters(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
     change = values.get(CHANGE_COUNTER)
     if change is None or change != walk.change_events:
         report.add(None, f"変更カウンタ（{change}）が監査証跡の変更イベント数（{walk.change_events}）と一致しません")
+
+
+def _check_change_log(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
+    """dvf_change_log against the trail: the caches of held numbers refresh from it, so an edited number
+    would leave a new registration without its caution in every warm process.
+
+    The log holds one row per change since revision 0004, numbered without gaps, for the last change
+    events in order; their numbers must be the ones those events changed (compared as multisets).
+    """
+    try:
+        rows = conn.execute(
+            sa.select(change_log.c.change_no, change_log.c.address_no).order_by(change_log.c.change_no)
+        ).all()
+    except Exception as err:
+        _storage_failure(err)
+        report.add(None, f"変更ログを読み取れません（{type(err).__name__}）")
+        return
+    if not rows:
+        return
+    numbers = [_int(r.change_no) for r in rows]
+    first = numbers[0] if numbers[0] is not None else 0
+    if numbers != list(range(first, first + len(rows))) or len(rows) > len(walk.change_numbers):
+        report.add(None, f"変更ログ（{len(rows)} 行）の番号が監査証跡の変更イベント（{len(walk.change_numbers)} 件）と"
+                         "一致しません")
+        return
+    expected = walk.change_numbers[len(walk.change_numbers) - len(rows):]
+    if None in expected:
+        return  # an event whose number the trail does not name (reported above if it matters)
+    if Counter(_text(r.address_no) for r in rows) != Counter(expected):
+        report.add(None, "変更ログ（dvf_change_log）の宛名番号が監査証跡の変更イベントと一致しません"
+                         "（注意喚起の更新が漏れるおそれ）")
 
 
 def _check_registry(
@@ -516,6 +620,7 @@ def _check_registry(
                 seen.add(rid)
                 _check_row(rid, row, walk.records.get(rid), secret, require_digest, report)
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"登録情報を読み取れません（{type(err).__name__}）")
         return len(seen)
     for rid, rec in sorted(walk.records.items()):
@@ -532,6 +637,11 @@ def _check_row(
         return
     if rec.deleted:
         report.add(None, f"レコードID {rid} は削除が記録されていますが、登録が残っています")
+        return
+    if (rec.address_no is not None and row.address_no != rec.address_no) or (
+        rec.dept_code is not None and row.dept_code != rec.dept_code
+    ):
+        report.add(None, f"レコードID {rid} の宛名番号または所属コードが、監査証跡に記録のないまま変更されています")
         return
     if rec.release is not _MISSING:
         stored = row.release_date.isoformat() if row.release_date is not None else None
@@ -551,6 +661,7 @@ def _check_row(
     try:
         actual = row_digest.row_digest(row, row_digest.derived_salt(secret, rid))
     except Exception as err:
+        _storage_failure(err)
         report.add(None, f"レコードID {rid} の内容を読み取れません（{type(err).__name__}）")
         return
     if actual != rec.digest:

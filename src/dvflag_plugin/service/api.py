@@ -31,25 +31,25 @@ class DvflagService:
 
     def register(self, actor: Actor, params: Mapping[str, Any]) -> Registration:
         """登録: the actor's department starts holding the person (or holds again)."""
-        return self.runtime.run(actor, "register", lambda op: records.register(op, params), writes=True, params=params)
+        return self.runtime.run(actor, "register", lambda op: records.register(op, params), params=params)
 
     def update(self, actor: Actor, params: Mapping[str, Any]) -> Registration:
         """変更: correct 氏名・性別・生年月日 of an own record, with its row version."""
-        return self.runtime.run(actor, "update", lambda op: records.update(op, params), writes=True, params=params)
+        return self.runtime.run(actor, "update", lambda op: records.update(op, params), params=params)
 
     def release(self, actor: Actor, params: Mapping[str, Any]) -> Registration:
         """解除: the department stops holding the person."""
-        return self.runtime.run(actor, "release", lambda op: records.release(op, params), writes=True, params=params)
+        return self.runtime.run(actor, "release", lambda op: records.release(op, params), params=params)
 
     def unrelease(self, actor: Actor, params: Mapping[str, Any]) -> Registration:
         """解除取消: undo the own department's release."""
         return self.runtime.run(
-            actor, "unrelease", lambda op: records.unrelease(op, params), writes=True, params=params
+            actor, "unrelease", lambda op: records.unrelease(op, params), params=params
         )
 
     def delete(self, actor: Actor, params: Mapping[str, Any]) -> dict[str, Any]:
         """削除: remove a registration entered by mistake (reason code required)."""
-        return self.runtime.run(actor, "delete", lambda op: records.delete(op, params), writes=True, params=params)
+        return self.runtime.run(actor, "delete", lambda op: records.delete(op, params), params=params)
 
     def status(self, actor: Actor, params: Mapping[str, Any]) -> Status:
         """把握状況: which departments hold one number today."""
@@ -69,7 +69,7 @@ class DvflagService:
 
     def users(self, actor: Actor, params: Mapping[str, Any]) -> Any:
         """利用者管理: list, add, update, roles, disable, enable."""
-        return self.runtime.run(actor, "users", lambda op: users.users(op, params), writes=True, params=params)
+        return self.runtime.run(actor, "users", lambda op: users.users(op, params), params=params)
 
     def audit(
         self, actor: Actor, params: Mapping[str, Any]

@@ -16,7 +16,7 @@ from ..errors import DuplicateError, NotFoundError, StaleVersionError, StateErro
 from ..rules import validation as v
 from ..rules.record import is_active
 from ..storage.schema import DEPT_NAME_LEN, registration
-from ..storage.transactions import inserted_id
+from ..storage.transactions import begin_write, inserted_id
 from .masterdata import resolved_dept_name, resolved_person
 from .runtime import Op
 
@@ -174,6 +174,7 @@ def register(op: Op, params: Mapping[str, Any]) -> Registration:
         raise ValidationError("birth_date", "future", "生年月日に未来の日付は指定できません")
     dept_name = _dept_name(op, dept_code, p.get("dept_name"))
     op.details["person_source"] = source
+    begin_write(op.conn)  # the host has answered: only now the write lock (SQLite), never during its hooks
     existing = op.conn.execute(_by_person_dept, {"address_no": address_no, "dept_code": dept_code}).first()
     if existing is not None and _locking(op):
         # Lock the row found (a record lock; locking a missing key would take gap locks on MariaDB
@@ -223,9 +224,11 @@ def _own_record(op: Op, action: str, p: Mapping[str, Any]) -> Registration:
     record_id = v.positive_int(v.required(p, "record_id"), field="record_id")
     op.target = f"record:{record_id}"
     version = v.positive_int(v.required(p, "row_version"), field="row_version")
-    current = _load(op, record_id, lock=True)
-    op.details["dept_code"] = current.dept_code
-    op.require(action, current.dept_code)
+    seen = _load(op, record_id)
+    op.details["dept_code"] = seen.dept_code
+    op.require(action, seen.dept_code)  # the host's dvflag_authorize: no lock held while it answers
+    begin_write(op.conn)
+    current = _load(op, record_id, lock=True)  # again, under the lock: a change committed meanwhile wins
     _check_version(current, version)
     return current
 

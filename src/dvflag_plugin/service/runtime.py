@@ -200,6 +200,7 @@ class Runtime:
         self._pending = 0
         self._pending_since = 0.0
         self._unsealed = False  # queued since this process last sealed without finding the sealer busy
+        self._needs_key_logged = False
         self._worker = (
             SealWorker(self._seal_round, self.settings.audit_seal_interval_s)
             if self.settings.audit_seal_background
@@ -411,6 +412,12 @@ class Runtime:
                     self._pending_since = time.monotonic()
             if not result.busy and self._pending == 0:
                 self._unsealed = False
+        if result.needs_key and not self._needs_key_logged:
+            self._needs_key_logged = True  # once per runtime: every later seal would say the same
+            _log.warning(
+                "dvflag: audit events stay queued: the last seal is signed and dvflag.audit_signing_key "
+                "is not configured here; a process with the key seals them"
+            )
         self._published(result.events)
         return result
 

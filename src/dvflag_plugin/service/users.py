@@ -24,7 +24,7 @@ from ..rules import permissions
 from ..rules import validation as v
 from ..storage.exact import exactly
 from ..storage.schema import app_user, user_role
-from ..storage.transactions import inserted_id
+from ..storage.transactions import begin_write, inserted_id
 from .runtime import Op
 
 OPS = ("list", "get", "add", "update", "roles", "disable", "enable")
@@ -178,6 +178,7 @@ def users(op: Op, params: Mapping[str, Any]) -> Any:
     if user_id == op.actor.user_id:
         reason = "users.own_roles" if action == "roles" else "users.own_account"
         raise PermissionDenied(permissions.DENIAL_MESSAGES[reason], code=reason)
+    begin_write(op.conn)  # a change: the write lock (SQLite) only now, after the host's dvflag_authorize
     enabled = v.flag(p["enabled"], "enabled") if p.get("enabled") is not None else None
     if action == "add":
         roles = parse_roles(p.get("roles") if p.get("roles") is not None else [])
