@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -84,7 +85,7 @@ class Settings:
     @property
     def tz(self) -> timezone:
         """The municipality's local time zone (fixed offset; Japan has no daylight saving)."""
-        return timezone(timedelta(hours=self.utc_offset_hours))
+        return _zone(self.utc_offset_hours)
 
     def local_day(self, now_utc: datetime) -> date:
         """The local calendar day of an aware UTC instant."""
@@ -92,6 +93,11 @@ class Settings:
 
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+@functools.cache
+def _zone(hours: int) -> timezone:
+    return timezone(timedelta(hours=hours))  # built once: every call's local day asks for it
 
 
 def _compiled(pattern: str) -> re.Pattern[str]:
