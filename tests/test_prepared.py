@@ -121,3 +121,27 @@ def test_only_a_caution_commits_its_event_by_itself_and_only_on_postgresql(host:
             sa.select(audit_event.c.action, audit_event.c.target).where(audit_event.c.action == "notices")
         ).all()
     assert [tuple(r) for r in rows] == [("notices", number)]
+
+
+def test_a_failed_rollback_does_not_hide_the_first_error(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a socket the server closed the rollback fails too; the caller must still see the first error."""
+    from dvflag_plugin.storage.transactions import snapshot
+
+    class First(Exception):
+        pass
+
+    def broken_rollback(self: sa.Connection) -> None:
+        raise sa.exc.OperationalError("ROLLBACK", {}, Exception("socket closed"))
+
+    def fail_inside(scope: Any) -> None:
+        with scope() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            raise First
+
+    monkeypatch.setattr(sa.Connection, "rollback", broken_rollback)
+    for scope in (lambda: transaction(engine), lambda: snapshot(engine)):
+        with pytest.raises(First):
+            fail_inside(scope)
+    monkeypatch.undo()
+    with engine.connect() as conn:  # the doubtful connection was discarded, not handed out again
+        assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1

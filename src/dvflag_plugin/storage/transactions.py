@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -69,7 +69,7 @@ def transaction(engine: sa.Engine, *, write: bool = True, one_write_last: bool =
         try:
             yield conn
         except BaseException:
-            conn.rollback()
+            _rollback_quietly(conn)
             raise
         conn.commit()
 
@@ -87,8 +87,23 @@ def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         try:
             yield conn
-        finally:
-            conn.rollback()
+        except BaseException:
+            _rollback_quietly(conn)
+            raise
+        conn.rollback()
+
+
+def _rollback_quietly(conn: sa.Connection) -> None:
+    """Roll back after a failure without hiding it: a rollback that fails too discards the connection.
+
+    Otherwise the rollback's own error (on a socket the server closed, say) would replace the first
+    one, and a dropped connection would no longer be recognised and retried.
+    """
+    try:
+        conn.rollback()
+    except sa.exc.SQLAlchemyError:
+        with suppress(sa.exc.SQLAlchemyError):
+            conn.invalidate()
 
 
 def is_retryable(err: BaseException) -> bool:
