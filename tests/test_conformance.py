@@ -37,6 +37,17 @@ def test_mock_host_conforms_on_every_backend(engine: sa.Engine, data: DummyDataS
     assert PROBE_TABLE not in sa.inspect(engine).get_table_names()  # the probe host table is dropped again
 
 
+@pytest.mark.backend("sqlite", "postgresql")
+def test_mock_host_conforms_with_the_plugins_own_sealing(engine: sa.Engine, data: DummyDataSet) -> None:
+    """The sealing thread and batches of 64, as a production host runs: every event reaches the host once."""
+    from dvflag_plugin.config import Settings
+
+    own = {"dvflag.audit_seal_batch": Settings().audit_seal_batch, "dvflag.audit_seal_background": True}
+    report = run(lambda: conformance_mock.build(engine, data=data, settings=own), name="mock, plugin sealing")
+    assert report.passed, _explain(report)
+    assert [r.check_id for r in report.results] == list(CHECK_IDS)
+
+
 def test_default_factory_on_a_temporary_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(conformance_mock.URL_ENV, raising=False)
     report = run(conformance_mock.factory)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,13 +28,17 @@ URL_ENV = "DVFLAG_CONFORMANCE_URL"
 UNKNOWN_DEPT_CODE = "Z9999"
 
 
-def build(engine: sa.Engine | str, *, data: DummyDataSet | None = None, cleanup: Path | None = None) -> HostUnderTest:
+def build(
+    engine: sa.Engine | str, *, data: DummyDataSet | None = None, cleanup: Path | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> HostUnderTest:
     """A MockHost on ``engine`` (not migrated, not started) as a HostUnderTest.
 
-    ``cleanup`` is a folder removed when the suite closes the host (the temporary SQLite file's).
+    ``cleanup`` is a folder removed when the suite closes the host (the temporary SQLite file's);
+    ``settings`` override the mock host's (e.g. the plugin's own sealing defaults).
     """
     data = data or load_small()
-    host = MockHost(engine, data=data, migrate=False, start=False)
+    host = MockHost(engine, data=data, migrate=False, start=False, settings=settings)
     known = next(p.address_no for p in data.people if p.in_master)
     unknown = next(p.address_no for p in data.people if not p.in_master)
     depts = (

@@ -385,7 +385,10 @@ class Runtime:
         only and returns None: the calls whose events wait are already committed. ``background``:
         the sealing thread, which keeps its count on a busy sealer or a failure and tries again.
         """
-        if not self._sealing.acquire(blocking=False):
+        # An explicit seal (the CLI, verify, checkpoint, close, a conformance run) waits for this
+        # process's sealing thread to finish its round, so that every event it sealed is published
+        # when the call returns; after calls and on the thread it never waits.
+        if not self._sealing.acquire(blocking=not opportunistic, timeout=-1 if opportunistic else 60):
             return None  # this process is already sealing
         with self._seal_lock:
             taken = self._pending
