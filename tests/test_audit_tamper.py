@@ -654,7 +654,6 @@ def test_a_deleted_change_log_row_is_reported(trail: Trail) -> None:
     assert not after.ok and any("変更ログ" in f for f in after.findings), after
 
 
-@pytest.mark.xfail(strict=True, reason="open: a warm caution cache trusts dvf_change_log's numbers (notices.py)")
 def test_an_edited_change_log_does_not_hide_a_new_registration_from_cautions(trail: Trail) -> None:
     fresh = _register_and_edit_its_change_log(trail)
     viewer = trail.host.actor("u-zeimu-view1")

@@ -1,12 +1,16 @@
-"""The sealer's index holds only unsealed events, where the database can say so (PostgreSQL, SQLite).
+"""The sealer's index holds only unsealed events (PostgreSQL, SQLite); registrations by update time.
 
 ``ix_dvf_audit_event_sealed (sealed, id)`` indexed every event. Measured on PostgreSQL: once most
 events were sealed, the planner preferred the primary key and filtered ``sealed = 0`` row by row
 (9,600 sealed rows read to find 500 unsealed, 3.3 ms per sealer query, growing with the trail), and
 every seal added a new index entry for the sealed row. A partial index ``WHERE sealed = 0`` holds
-only the queue: the sealer's query always uses it, and a sealed row leaves it. MariaDB and Oracle
+only the queue: a sealed row leaves it and the sealer's query reads only the queue. MariaDB and Oracle
 have no partial index (Oracle's index already skips nothing here: ``sealed`` is never NULL); there
-the index stays as it is and this revision changes nothing.
+the index stays as it is.
+
+``ix_dvf_registration_updated`` (every backend): a warm cache of held numbers refreshes by the numbers
+``dvf_change_log`` names and also by the registrations updated since it was built, so that a change-log
+row edited behind the plugin's back no longer hides a new registration from screen cautions.
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +36,7 @@ def _partial() -> bool:
 
 
 def upgrade() -> None:
+    op.create_index("ix_dvf_registration_updated", "dvf_registration", ["updated_at"])
     if not _partial():
         return
     op.drop_index("ix_dvf_audit_event_sealed", "dvf_audit_event")
@@ -42,6 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dvf_registration_updated", "dvf_registration")
     if not _partial():
         return
     op.drop_index("ix_dvf_audit_event_sealed", "dvf_audit_event")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -35,18 +36,36 @@ SEPARATOR = "\x1f"  # unit separator: cannot occur in a valid number
 def _full(op: Op, change_no: int) -> frozenset[str]:
     stmt = sa.select(registration.c.address_no).where(active_clause(op.today)).distinct()
     numbers = frozenset(op.conn.execute(stmt).scalars())
-    op.rt.active_cache = (change_no, op.today, numbers)
+    op.rt.active_cache = (change_no, op.today, numbers, _stamp(op))
     return numbers
 
 
 DELTA_CHUNK = 500
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far back a delta also re-reads updated registrations: hosts' clocks may differ by this much."""
 
-def _delta(op: Op, cached: frozenset[str], since: int, change_no: int) -> frozenset[str] | None:
-    """The cached set brought up to ``change_no`` from the change log; None if a full reload is needed."""
+_updated_since = sa.select(registration.c.address_no).where(registration.c.updated_at >= sa.bindparam("t")).distinct()
+
+
+def _stamp(op: Op) -> datetime:
+    """When a cache was built, as registrations store time (naive UTC)."""
+    return op.now.astimezone(UTC).replace(tzinfo=None)
+
+
+def _delta(op: Op, cached: frozenset[str], since: int, change_no: int, built: datetime) -> frozenset[str] | None:
+    """The cached set brought up to ``change_no``; None if a full reload is needed.
+
+    The numbers the change log names since ``since``, and those of registrations updated since the
+    cache was built (less the clock skew), are looked up again: a change-log row edited behind the
+    plugin's back cannot hide a new registration (verify reports the edit).
+    """
     changes = counters.changes_since(op.conn, since, change_no)
-    touched = {a for _, a in changes}
-    if len(changes) != change_no - since or None in touched or len(touched) > RELOAD_LIMIT // 10:
+    touched: set[str | None] = {a for _, a in changes}
+    if len(changes) != change_no - since or None in touched:
+        return None
+    touched.update(op.conn.execute(_updated_since, {"t": built - CLOCK_SKEW}).scalars())
+    if len(touched) > RELOAD_LIMIT // 10:
         return None
     numbers = sorted(a for a in touched if a is not None)
     still: set[str] = set()
@@ -58,7 +77,7 @@ def _delta(op: Op, cached: frozenset[str], since: int, change_no: int) -> frozen
             .distinct()
         )
         still.update(op.conn.execute(stmt).scalars())
-    return (cached - touched) | still
+    return (cached - {a for a in touched if a is not None}) | still
 
 
 def active_numbers(op: Op) -> frozenset[str]:
@@ -75,9 +94,9 @@ def _refreshed(op: Op) -> frozenset[str] | None:
         if cached[0] == change_no:
             return cached[2]
         if cached[0] < change_no:
-            numbers = _delta(op, cached[2], cached[0], change_no)
+            numbers = _delta(op, cached[2], cached[0], change_no, cached[3])
             if numbers is not None:
-                op.rt.active_cache = (change_no, op.today, numbers)
+                op.rt.active_cache = (change_no, op.today, numbers, _stamp(op))
                 return numbers
     return None
 

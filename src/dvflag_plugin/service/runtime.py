@@ -188,7 +188,8 @@ class Runtime:
         self.audit_keys = signing.configured_keys(
             self.settings.audit_signing_key, self.settings.audit_verify_key, self.settings.audit_origin, announce=True
         )
-        self.active_cache: tuple[int, date, frozenset[str]] | None = None
+        self.active_cache: tuple[int, date, frozenset[str], datetime] | None = None
+        """Held numbers: (change counter, local day, numbers, when built as naive UTC)."""
         self.direct_cautions = self.settings.caution_driver_path and direct.usable(engine)
         """Screen cautions answered from a current cache go to the driver (storage/direct.py)."""
         self._host_mistake_logged = False

@@ -71,6 +71,8 @@ registration = sa.Table(
     sa.CheckConstraint("sex_code IN (0, 1, 2, 9)", name="sex_code"),
     sa.CheckConstraint("release_date IS NULL OR release_date >= input_date", name="rel_order"),
     sa.Index("ix_dvf_registration_dept_rel", "dept_code", "release_date"),
+    # Caches of held numbers also re-read what changed recently, not only what dvf_change_log names (0005).
+    sa.Index("ix_dvf_registration_updated", "updated_at"),
     # SQLite: never reuse the id of a deleted row, so `record:N` in the audit trail names one registration.
     sqlite_autoincrement=True,
     **MYSQL_TABLE_OPTIONS,
