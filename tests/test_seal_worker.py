@@ -213,3 +213,35 @@ def test_a_flood_of_cautions_wakes_the_thread_at_a_full_sealer_batch(
         assert _until(lambda: _unsealed(engine) == 0)  # the full batch woke the thread
     finally:
         host.close()
+
+
+def test_a_failing_sealer_is_reported_once_until_it_works_again(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The thread retries every interval while the database is away: one warning, not one per retry."""
+    from dvflag_plugin.audit import sealer
+
+    host = _host(engine, data, clock, tmp_path)
+    try:
+        runtime = service_of(host.pm).runtime
+        host.notices(host.actor("u-zeimu-view1"), [_number(host)])
+        real = sealer.seal
+
+        def down(*args: Any, **kwargs: Any) -> Any:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+        monkeypatch.setattr(sealer, "seal", down)
+        with caplog.at_level("WARNING", logger="dvflag"):
+            assert [runtime.seal() for _ in range(5)] == [None] * 5
+            monkeypatch.setattr(sealer, "seal", real)
+            assert runtime.seal() is not None
+            assert runtime.seal() is not None
+        said = [r.getMessage() for r in caplog.records if "sealing audit events" in r.getMessage()]
+        assert said == [
+            "dvflag: sealing audit events failed (StorageError); they stay queued",
+            "dvflag: sealing audit events works again",
+        ]
+        assert _unsealed(engine) == 0
+    finally:
+        host.close()

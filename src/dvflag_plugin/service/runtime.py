@@ -202,6 +202,7 @@ class Runtime:
         self._pending_since = 0.0
         self._unsealed = False  # queued since this process last sealed without finding the sealer busy
         self._needs_key_logged = False
+        self._seal_failing = False
         self._worker = (
             SealWorker(self._seal_round, self.settings.audit_seal_interval_s)
             if self.settings.audit_seal_background
@@ -402,10 +403,16 @@ class Runtime:
             )
         except StorageError:
             # A lost connection, or a seal table that disagrees with the head (run `dvflag audit verify`).
-            _log.warning("dvflag: sealing audit events failed (StorageError); they stay queued")
+            # Said once until sealing works again: the thread retries every interval while it fails.
+            if not self._seal_failing:
+                self._seal_failing = True
+                _log.warning("dvflag: sealing audit events failed (StorageError); they stay queued")
             return None
         finally:
             self._sealing.release()
+        if self._seal_failing:
+            self._seal_failing = False
+            _log.warning("dvflag: sealing audit events works again")
         with self._seal_lock:
             # Inline, busy: another sealer is at work and takes what is pending, ours included;
             # trying again on every call would only add round trips. The next batch or age retries.
