@@ -13,7 +13,9 @@ statement. A host that needs those sets ``dvflag.caution_driver_path = false``.
 
 Anything unusual — a driver error, a connection in a transaction, a counter that moved — returns
 ``False`` with nothing committed (a dropped connection is invalidated), and the caller answers through
-the general envelope, which retries, reports ``StorageError`` and audits failures.
+the general envelope, which retries, reports ``StorageError`` and audits failures. As with any retry
+after a lost connection, a commit the server made just before the connection dropped cannot be told
+from one it did not make: the caution is then recorded twice, never not at all.
 """
 
 from __future__ import annotations
