@@ -612,14 +612,37 @@ def test_a_queued_read_deleted_before_the_sealer_runs_is_reported(
         quiet.close()
 
 
-@pytest.mark.xfail(strict=True, reason="open: verify does not reconcile dvf_app_user / dvf_user_role with the trail")
 def test_a_role_granted_behind_the_plugins_back_is_reported(trail: Trail) -> None:
+    """An account the plugin manages (its changes carry a digest of the state they leave)."""
+    admin = trail.host.actor("u-joho-admin1")
+    account = trail.host.call("dvflag.users", admin, op="get", user_id="u-zeimu-view1")
+    trail.host.call("dvflag.users", admin, op="roles", user_id="u-zeimu-view1", roles=sorted(account.roles),
+                    row_version=account.row_version)  # fmt: skip
+    assert _verify(trail).ok
     with trail.engine.begin() as conn:
         uid = conn.execute(sa.select(app_user.c.id).where(app_user.c.user_id == "u-zeimu-view1")).scalar_one()
         conn.execute(sa.insert(user_role).values(user_pk=uid, role_name="supervisor"))
     # The viewer now exports every department's list; the export is audited, the grant is not.
     trail.host.call("dvflag.export", trail.host.actor("u-zeimu-view1"), format="csv", scope="all")
-    assert not _verify(trail).ok
+    after = _verify(trail)
+    assert not after.ok and any("利用者 u-zeimu-view1" in f for f in after.findings), after
+
+
+def test_an_account_edited_or_deleted_behind_the_plugins_back_is_reported(trail: Trail) -> None:
+    admin = trail.host.actor("u-joho-admin1")
+    for user_id in ("u-zeimu-view1", "u-kodomo-view1"):
+        account = trail.host.call("dvflag.users", admin, op="get", user_id=user_id)
+        trail.host.call("dvflag.users", admin, op="disable", user_id=user_id, row_version=account.row_version)
+    assert _verify(trail).ok
+    with trail.engine.begin() as conn:  # enabled again, and the other one removed, straight in the tables
+        conn.execute(sa.update(app_user).where(app_user.c.user_id == "u-zeimu-view1").values(enabled=1))
+        uid = conn.execute(sa.select(app_user.c.id).where(app_user.c.user_id == "u-kodomo-view1")).scalar_one()
+        conn.execute(sa.delete(user_role).where(user_role.c.user_pk == uid))
+        conn.execute(sa.delete(app_user).where(app_user.c.id == uid))
+    after = _verify(trail)
+    assert not after.ok
+    assert any("利用者 u-zeimu-view1 の所属・ロール" in f for f in after.findings), after
+    assert any("利用者 u-kodomo-view1 が監査証跡に記録のないまま削除" in f for f in after.findings), after
 
 
 def _register_and_edit_its_change_log(trail: Trail) -> str:

@@ -13,7 +13,9 @@ trail: whatever it cannot read is a finding. Checks:
 - counters: the next 出力番号 and the change counter against the trail's export and change events;
 - events left unsealed longer than allowed;
 - the registry: change events replayed against ``dvf_registration`` (rows edited, deleted, released
-  or added behind the plugin's back; edits of 氏名・性別・生年月日 need the signing key's row digests).
+  or added behind the plugin's back; edits of 氏名・性別・生年月日 need the signing key's row digests);
+- ``dvf_change_log`` against the change events;
+- the user registry: each account the plugin changed against the digest its last change left.
 """
 
 from __future__ import annotations
@@ -35,14 +37,18 @@ from ..storage.schema import (
     CHANGE_COUNTER,
     GENESIS_HASH,
     OUTPUT_COUNTER,
+    app_user,
     audit_event,
     audit_seal,
     chain_head,
     change_log,
     counter,
     registration,
+    user_role,
 )
 from . import chain, row_digest
+from .account_digest import DETAIL_KEY as ACCOUNT_KEY
+from .account_digest import account_digest
 from .checkpoint import Checkpoint, signature_status
 from .signing import AUTH_FIELD, AuditKeys, event_tag, verify_seal
 
@@ -105,6 +111,7 @@ class _Walk:
     change_events: int = 0
     change_numbers: list[str | None] = field(default_factory=list)
     max_output_no: int = 0
+    accounts: dict[str, str] = field(default_factory=dict)  # user id → digest its last change left
 
 
 def _storage_failure(err: Exception) -> None:
@@ -183,6 +190,7 @@ def verify(
         _check_counters(conn, walk, report)
         _check_change_log(conn, walk, report)
         registry_checked = _check_registry(conn, walk, digest_secret, verifier is not None, report)
+        _check_accounts(conn, walk, report)
     findings = tuple(report.findings) + ((f"ほか {report.dropped} 件",) if report.dropped else ())
     ok = not report.findings
     if signature == "invalid":
@@ -380,6 +388,11 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
         m = _EXPORT_NO.fullmatch(str(details.get("output_no", "")))
         if m:
             walk.max_output_no = max(walk.max_output_no, int(m.group(1)))
+        return
+    if row.action == "users" and row.outcome == "ok" and isinstance(details.get(ACCOUNT_KEY), str):
+        target = _text(row.target) or ""
+        if target.startswith("user:"):
+            walk.accounts[target[len("user:"):]] = str(details[ACCOUNT_KEY])
         return
     if row.action not in CHANGE_ACTIONS or row.outcome != "ok":
         return
@@ -604,6 +617,39 @@ def _check_change_log(conn: sa.Connection, walk: _Walk, report: _Report) -> None
     if Counter(_text(r.address_no) for r in rows) != Counter(expected):
         report.add(None, "変更ログ（dvf_change_log）の宛名番号が監査証跡の変更イベントと一致しません"
                          "（注意喚起の更新が漏れるおそれ）")
+
+
+def _check_accounts(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
+    """The user registry against the trail: each account as its last change event left it.
+
+    Accounts whose changes carry no digest (written before this check existed, or straight into the
+    tables with no event at all) cannot be compared; they are not reported.
+    """
+    if not walk.accounts:
+        return
+    try:
+        users = conn.execute(sa.select(app_user)).all()
+        roles: dict[Any, list[str]] = {}
+        for pk, role in conn.execute(sa.select(user_role.c.user_pk, user_role.c.role_name)):
+            roles.setdefault(pk, []).append(str(role))
+    except Exception as err:
+        _storage_failure(err)
+        report.add(None, f"利用者の登録を読み取れません（{type(err).__name__}）")
+        return
+    present = set()
+    for row in users:
+        user_id = str(row.user_id)
+        present.add(user_id)
+        expected = walk.accounts.get(user_id)
+        if expected is None:
+            continue
+        now = account_digest(user_id, str(row.dept_code), roles.get(row.id, []), bool(row.enabled),
+                             row.valid_from, row.valid_to)  # fmt: skip
+        if now != expected:
+            report.add(None, f"利用者 {user_id} の所属・ロール・有効期間・有効が監査証跡と一致しません"
+                             "（プラグインを経ない変更）")  # fmt: skip
+    for user_id in sorted(set(walk.accounts) - present):
+        report.add(None, f"利用者 {user_id} が監査証跡に記録のないまま削除されています")
 
 
 def _check_registry(

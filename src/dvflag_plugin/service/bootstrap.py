@@ -38,10 +38,10 @@ def add_user(
         op.target = f"user:{uid}"
         dept = v.code(dept_code, rt.settings, field="dept_code")
         op.details.update(roles=sorted(users.parse_roles(list(roles))), dept_code=dept)
-        return users.add_user(
+        return users.digested(op, users.add_user(
             op.conn, now=op.now, user_id=uid, dept_code=dept, roles=roles,
             valid_from=valid_from or op.today, valid_to=valid_to, enabled=enabled,
-        )
+        ))
 
     return rt.run(actor, "users", work, writes=True)
 
@@ -67,6 +67,9 @@ def modify_user(
         op.target = f"user:{v.code(user_id, rt.settings, field='user_id', kind='user_id')}"
         if roles is not None:
             op.details["roles"] = sorted(roles)
-        return users.modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles, row_version=None)
+        account = users.modify_user(
+            op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles, row_version=None
+        )
+        return users.digested(op, account)
 
     return rt.run(actor, "users", work, writes=True)

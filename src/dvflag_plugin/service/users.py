@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import ALL_ROLES, UserAccount
 from dvflag_hookspecs.roles import USER_ADMIN
 
+from ..audit.account_digest import DETAIL_KEY, account_digest
 from ..errors import (
     DuplicateError,
     NotFoundError,
@@ -192,7 +193,7 @@ def users(op: Op, params: Mapping[str, Any]) -> Any:
         )
         op.details["roles"] = sorted(roles)
         op.details["enabled"] = account.enabled
-        return account
+        return digested(op, account)
     changes: dict[str, Any] = {}
     roles_change: frozenset[str] | None = None
     if action == "roles":
@@ -215,7 +216,18 @@ def users(op: Op, params: Mapping[str, Any]) -> Any:
             )
         op.details["fields"] = sorted(changes)
     version = v.positive_int(p["row_version"], field="row_version") if p.get("row_version") is not None else None
-    return modify_user(op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles_change, row_version=version)
+    account = modify_user(
+        op.conn, now=op.now, user_id=user_id, changes=changes, roles=roles_change, row_version=version
+    )
+    return digested(op, account)
+
+
+def digested(op: Op, account: UserAccount) -> UserAccount:
+    """Record the digest of the account as the change leaves it, for verify's replay; return it."""
+    op.details[DETAIL_KEY] = account_digest(
+        account.user_id, account.dept_code, account.roles, account.enabled, account.valid_from, account.valid_to
+    )
+    return account
 
 
 def _day(op: Op, p: Mapping[str, Any], field: str) -> date | None:
