@@ -28,6 +28,10 @@ def _host(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: 
     return host
 
 
+THREAD = {"dvflag.audit_seal_background": True, "dvflag.audit_seal_interval_s": 0.2}
+"""The plugin's sealing thread, with a short interval."""
+
+
 def _unsealed(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).where(audit_event.c.sealed == 0)).scalar_one())
@@ -49,8 +53,7 @@ def _until(check: Any, timeout: float = 10.0) -> bool:
 def test_an_idle_process_has_its_last_event_sealed_by_the_thread(
     engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
 ) -> None:
-    host = _host(engine, data, clock, tmp_path, **{"dvflag.audit_seal_background": True,
-                                                   "dvflag.audit_seal_interval_s": 0.2})  # fmt: skip
+    host = _host(engine, data, clock, tmp_path, **THREAD)
     try:
         worker = service_of(host.pm).runtime._worker
         assert worker is not None and _until(lambda: not worker.running)  # seeding's events are sealed
@@ -145,8 +148,7 @@ _INHERITED: dict[str, MockHost] = {}
 def test_a_forked_child_starts_its_own_thread(
     engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
 ) -> None:
-    host = _host(engine, data, clock, tmp_path, **{"dvflag.audit_seal_background": True,
-                                                   "dvflag.audit_seal_interval_s": 0.2})  # fmt: skip
+    host = _host(engine, data, clock, tmp_path, **THREAD)
     try:
         host.notices(host.actor("u-zeimu-view1"), [_number(host)])  # the parent's thread runs
         assert _until(lambda: _unsealed(engine) == 0)
@@ -168,9 +170,7 @@ def test_a_screen_caution_never_seals_itself(
     engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
 ) -> None:
     """Past the batch size a caution wakes the sealing thread and returns; a change still seals in its call."""
-    host = _host(engine, data, clock, tmp_path, **{"dvflag.audit_seal_background": True,
-                                                   "dvflag.audit_seal_batch": 1,
-                                                   "dvflag.audit_seal_interval_s": 0.2})  # fmt: skip
+    host = _host(engine, data, clock, tmp_path, **THREAD, **{"dvflag.audit_seal_batch": 1})
     caller = threading.get_ident()
     published: list[tuple[str, bool]] = []
     runtime = service_of(host.pm).runtime
