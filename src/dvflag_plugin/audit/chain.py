@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,9 @@ from dvflag_hookspecs import AuditEvent, VerifyResult
 
 from ..storage.prepared import Prepared
 from ..storage.schema import audit_event, chain_head
+
+AUTH_FIELD = "auth"
+"""The details key of an event's writer tag (HMAC of the rest of its leaf body, audit/signing.py)."""
 
 Outcome = Literal["ok", "denied", "error"]
 
@@ -114,28 +118,92 @@ def legacy_link_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
 
 
 _COPIED = ("event_id", "actor_id", "actor_dept", "action", "target", "outcome", "reason_code")
+_quote = json.encoder.encode_basestring  # json.dumps' own, ensure_ascii=False
+
+
+def new_event_id() -> str:
+    """A UUIDv7 (RFC 9562): a millisecond time prefix and 74 random bits.
+
+    Time-ordered ids land at the right edge of the event-id index instead of on a random page: one
+    hot page per insert rather than a random one, and fewer full-page writes on PostgreSQL.
+    """
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80
+        | 0x7 << 76
+        | (rand >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | rand & (1 << 62) - 1
+    )
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else str(_quote(value))
+
+
+def leaf_text(event_id: str, when: str, draft: Draft, details_json: str) -> str:
+    """``canonical_json(leaf_body(...))`` built from the canonical JSON of the details.
+
+    The body's keys are fixed and its values strings or null, so its canonical form is a fixed
+    template; the details are serialised once and reused for the row's ``details`` column.
+    """
+    return "".join((
+        '{"action":', _json_str(draft.action), ',"actor_dept":', _json_str(draft.actor_dept),
+        ',"actor_id":', _json_str(draft.actor_id), ',"details":', details_json,
+        ',"event_id":', _json_str(event_id), ',"occurred_at":', _json_str(when),
+        ',"outcome":', _json_str(draft.outcome), ',"reason_code":', _json_str(draft.reason_code),
+        ',"target":', _json_str(draft.target), "}",
+    ))  # fmt: skip
+
+
+def _plain(draft: Draft) -> bool:
+    return all(
+        value is None or isinstance(value, str)
+        for value in (draft.action, draft.actor_dept, draft.actor_id, draft.outcome, draft.reason_code, draft.target)
+    )
 
 
 def event_row(
-    draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
+    draft: Draft, *, now: datetime, authenticate: Callable[[str], str] | None = None
 ) -> tuple[dict[str, Any], Queued]:
     """The unsealed row of one event (its id, time and leaf hash fixed here) and what the caller learns.
 
-    ``authenticate`` may add the writer's tag to the body's details before the leaf is hashed.
+    ``authenticate`` returns the writer's tag for the canonical leaf text without it; the tag goes
+    into the details before the leaf is hashed (audit/signing.py).
     """
     occurred_at = now.astimezone(UTC).replace(tzinfo=None)
-    event_id = str(uuid.uuid4())
-    body = leaf_body(event_id, occurred_at, draft)
+    event_id = new_event_id()
+    details: dict[str, Any] = dict(draft.details)
     if authenticate is not None:
-        authenticate(body)
-    leaf = leaf_hash(body)
-    row = {key: body[key] for key in _COPIED}
-    row.update(occurred_at=occurred_at, details=canonical_json(body["details"]), leaf_hash=leaf, sealed=0)
+        details.pop(AUTH_FIELD, None)  # the tag is the writer's, never a caller's
+    if _plain(draft):
+        when = _when(occurred_at)
+        details_json = canonical_json(details)
+        text = leaf_text(event_id, when, draft, details_json)
+        if authenticate is not None:
+            details[AUTH_FIELD] = authenticate(text)
+            details_json = canonical_json(details)
+            text = leaf_text(event_id, when, draft, details_json)
+    else:  # a value that is not text: the general serialiser decides its JSON
+        body = {**leaf_body(event_id, occurred_at, draft), "details": details}
+        if authenticate is not None:
+            body["details"][AUTH_FIELD] = authenticate(canonical_json(body))
+        details = body["details"]
+        details_json = canonical_json(details)
+        text = canonical_json(body)
+    leaf = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    row = {
+        "event_id": event_id, "actor_id": draft.actor_id, "actor_dept": draft.actor_dept, "action": draft.action,
+        "target": draft.target, "outcome": draft.outcome, "reason_code": draft.reason_code,
+        "occurred_at": occurred_at, "details": details_json, "leaf_hash": leaf, "sealed": 0,
+    }  # fmt: skip
     return row, Queued(event_id, occurred_at.replace(tzinfo=UTC), leaf)
 
 
 def enqueue(
-    conn: sa.Connection, draft: Draft, *, now: datetime, authenticate: Callable[[dict[str, Any]], None] | None = None
+    conn: sa.Connection, draft: Draft, *, now: datetime, authenticate: Callable[[str], str] | None = None
 ) -> Queued:
     """Insert one unsealed event in the caller's transaction; takes no lock but the new row's."""
     row, queued = event_row(draft, now=now, authenticate=authenticate)

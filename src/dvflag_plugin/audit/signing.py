@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import DvflagError
+from .chain import AUTH_FIELD as AUTH_FIELD
 
 ED25519_TYPE = b"\x01"
 """C2SP signed-note signature type byte for Ed25519."""
@@ -333,10 +334,6 @@ class AuditKeys:
         return self.signer.derived_secret("event-auth") if self.signer is not None else None
 
 
-AUTH_FIELD = "auth"
-"""The details key of an event's writer tag (HMAC of the rest of its leaf body)."""
-
-
 def event_tag(secret: bytes, leaf_body: Mapping[str, Any]) -> str:
     """The writer tag of a queued event: HMAC-SHA256 (128 bits, hex) over its leaf body without the tag.
 
@@ -344,14 +341,13 @@ def event_tag(secret: bytes, leaf_body: Mapping[str, Any]) -> str:
     shows up in verify (with the key) even after the sealer has sealed and signed it.
     """
     details = {k: v for k, v in dict(leaf_body.get("details") or {}).items() if k != AUTH_FIELD}
-    body = {**leaf_body, "details": details}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return tag_text(secret, json.dumps({**leaf_body, "details": details}, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False))
+
+
+def tag_text(secret: bytes, text: str) -> str:
+    """The writer tag of the canonical leaf text of an event without its tag (``chain.event_row``)."""
     return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-
-
-def tag_body(secret: bytes, body: dict[str, Any]) -> None:
-    """Add the writer tag to a leaf body's details (called by the queue before the leaf is hashed)."""
-    body["details"][AUTH_FIELD] = event_tag(secret, body)
 
 
 def configured_keys(

@@ -195,7 +195,7 @@ class Runtime:
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
-        self.authenticate = functools.partial(signing.tag_body, secret) if secret is not None else None
+        self.authenticate = functools.partial(signing.tag_text, secret) if secret is not None else None
         self._seal_lock = threading.Lock()
         self._sealing = threading.Lock()
         self._pending = 0
