@@ -494,3 +494,65 @@ def test_the_sealers_query_reads_the_queue_not_the_trail(engine: sa.Engine) -> N
         compiled = pending.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_dvf_audit_event_sealed" in plan, plan
+
+
+def _seq_uniqueness(conn: sa.Connection) -> str:
+    """How the database keeps seq unique: the DDL of its index or constraint (MariaDB: the index's columns)."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return str(conn.exec_driver_sql(
+            "SELECT COALESCE((SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_dvf_audit_event_seq'), '') || ' | '"
+            " || COALESCE((SELECT contype::text FROM pg_constraint WHERE conname = 'uq_dvf_audit_event_seq'), '')"
+        ).scalar_one())  # fmt: skip
+    if name == "sqlite":
+        return " ".join(str(r[0]) for r in conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'dvf_audit_event' AND sql IS NOT NULL ORDER BY type DESC"))
+    rows = conn.exec_driver_sql("SHOW INDEX FROM dvf_audit_event WHERE Key_name = 'uq_dvf_audit_event_seq'").all()
+    return ",".join(f"{r[4]}:{'unique' if not r[1] else 'dup'}" for r in rows)
+
+
+def test_migration_0006_keeps_the_trail_and_seq_unique(
+    backend: str, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    """0006 (seq unique through a partial index, no AUTOINCREMENT on SQLite) keeps every event, both ways."""
+    with backends.database({"mysql": "mariadb"}.get(backend, backend), tmp_path) as url:
+        engine = embedded_engine(url)
+        host = MockHost(engine, data=data, clock=clock, settings={"dvflag.audit_log_path": str(tmp_path / "a.jsonl")})
+        try:
+            host.seed_users()
+            host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=_number(host))
+            host.notices(host.actor("u-zeimu-view1"), [_number(host)])
+            queued, _ = chain.event_row(chain.Draft("u-zeimu-view1", "D0102", "notices", None, "ok", None, {}),
+                                        now=clock())  # fmt: skip
+            with engine.begin() as conn:
+                conn.execute(sa.insert(audit_event), [queued])  # one event still in the queue
+                before = conn.execute(sa.select(audit_event).order_by(audit_event.c.id)).all()
+                head = _seq_uniqueness(conn)
+            migrate.downgrade(engine, "0005")
+            with engine.connect() as conn:
+                old = _seq_uniqueness(conn)
+                assert conn.execute(sa.select(audit_event).order_by(audit_event.c.id)).all() == before
+            migrate.upgrade(engine)
+            with engine.connect() as conn:
+                assert conn.execute(sa.select(audit_event).order_by(audit_event.c.id)).all() == before
+                assert _seq_uniqueness(conn) == head
+            if backend == "postgresql":
+                assert "UNIQUE INDEX" in head and "WHERE (seq IS NOT NULL)" in head and head.endswith(" | "), head
+                assert "WHERE" not in old and old.endswith(" | u"), old  # a constraint at 0005
+            elif backend == "sqlite":
+                assert "AUTOINCREMENT" not in head and "UNIQUE (seq)" not in head, head
+                partial = r"CREATE UNIQUE INDEX uq_dvf_audit_event_seq ON dvf_audit_event \(seq\) WHERE seq IS NOT NULL"
+                assert re.search(partial, head), head
+                assert "AUTOINCREMENT" in old and "UNIQUE (seq)" in old, old
+            else:
+                assert head == old == "seq:unique"
+            host.notices(host.actor("u-zeimu-view1"), [_number(host)])  # seals the queue too
+            assert host.call("dvflag.audit", host.actor("u-kansa-audit1"), op="verify").ok
+            with engine.connect() as conn:
+                taken = conn.execute(sa.select(sa.func.max(audit_event.c.seq))).scalar_one()
+            reuse = sa.update(audit_event).where(audit_event.c.seq == taken - 1).values(seq=taken)
+            with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):  # seq is still unique
+                conn.execute(reuse)
+        finally:
+            host.close()
+            engine.dispose()

@@ -27,8 +27,8 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def test_db_upgrade_current_and_downgrade(url: str) -> None:
-    assert "schema revision: 0005" in run("db", "upgrade", "--url", url)
-    assert run("db", "current", "--url", url).strip() == "0005"
+    assert "schema revision: 0006" in run("db", "upgrade", "--url", url)
+    assert run("db", "current", "--url", url).strip() == "0006"
     run("db", "downgrade", "--url", url, "base", "--yes")
     assert sa.inspect(sa.create_engine(url)).get_table_names() == ["dvf_alembic_version"]
 

@@ -264,7 +264,13 @@ def _anchor(conn: sa.Connection, since: Checkpoint, walk: _Walk, report: _Report
 
 
 def _iter_sealed(conn: sa.Connection, head_seq: int | None, from_seq: int = 1) -> Iterator[sa.Row[Any]]:
-    stmt = sa.select(audit_event).where(audit_event.c.sealed == 1).order_by(audit_event.c.seq)
+    # "seq IS NOT NULL" lets the partial index on seq serve the order (a sealed row without a seq is
+    # reported by the seal-state check); every seq is walked, 0 and below included.
+    stmt = (
+        sa.select(audit_event)
+        .where(audit_event.c.sealed == 1, audit_event.c.seq.is_not(None))
+        .order_by(audit_event.c.seq)
+    )
     if from_seq > 1:
         stmt = stmt.where(audit_event.c.seq >= from_seq)
     if head_seq is not None:

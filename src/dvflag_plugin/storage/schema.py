@@ -139,7 +139,6 @@ audit_event = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=True),
     sa.Column("event_hash", sa.String(64), nullable=True),
     sa.UniqueConstraint("event_id"),
-    sa.UniqueConstraint("seq"),
     sa.CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
     sa.CheckConstraint(
         "(sealed = 0 AND seq IS NULL AND prev_hash IS NULL AND event_hash IS NULL) OR "
@@ -151,7 +150,13 @@ audit_event = sa.Table(
         "ix_dvf_audit_event_sealed", "sealed", "id",
         postgresql_where=sa.text("sealed = 0"), sqlite_where=sa.text("sealed = 0"),
     ),
-    sqlite_autoincrement=True,
+    # seq is unique; only sealed rows have one, and only they are indexed where an index can be
+    # partial (0006): a queued row's insert writes no seq entry. No AUTOINCREMENT on SQLite (0006):
+    # sealed events are never deleted, and the queue is only ordered by id.
+    sa.Index(
+        "uq_dvf_audit_event_seq", "seq", unique=True,
+        postgresql_where=sa.text("seq IS NOT NULL"), sqlite_where=sa.text("seq IS NOT NULL"),
+    ),
     **MYSQL_TABLE_OPTIONS,
 )
 
