@@ -2,9 +2,10 @@
 
 The figures of the core benchmark (bench/bench_notices.py), on a real server:
 
-- Single: one audited notice lookup through the MockHost's pluggy hook (p50, p99) vs a raw psycopg
-  floor doing the same select plus one audit insert and a commit on its own connection; and a
-  second floor that also locks and moves a head row (what the plugin did before it queued events).
+- Single: one audited notice lookup through the MockHost's pluggy hook, its hook recorder detached
+  as a production host has none (p50, p99), vs a raw psycopg floor doing the same select plus one
+  audit insert and a commit on its own connection; and a second floor that also locks and moves a
+  head row (what the plugin did before it queued events).
 - Batch: 1,000,000 numbers in one call (1,000 flagged) vs a Python frozenset intersection.
 
 The script creates and drops its own database (``backends.database``; ``DVFLAG_TEST_PG_URL`` names
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
-from benchlib import DAY, PLUGIN_DEFAULTS, SEED, batch, load_flagged, percentile, timed
+from benchlib import DAY, PLUGIN_DEFAULTS, SEED, batch, host_for_bench, load_flagged, percentile, timed
 
 from dvflag_hookspecs import Actor
 from dvflag_plugin.dummydata.generator import flagged_sample, iter_address_numbers
@@ -105,7 +106,7 @@ def main() -> None:
         engine = sa.create_engine(url)
         migrate.upgrade(engine)
         clock = MutableClock(DAY)
-        host = MockHost(
+        host = host_for_bench(
             engine, clock=clock, migrate=False,
             settings={**PLUGIN_DEFAULTS, "dvflag.audit_log_path": str(Path(tmp) / "audit.jsonl")},
         )

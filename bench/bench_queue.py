@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from benchlib import DAY, PLUGIN_DEFAULTS, SEED, load_flagged, percentile
+from benchlib import DAY, PLUGIN_DEFAULTS, SEED, host_for_bench, load_flagged, percentile
 
 from dvflag_hookspecs import Actor
 from dvflag_plugin.audit import chain, sealer
@@ -57,7 +57,7 @@ FLOOR_INSERT = (
 def _host(engine: sa.Engine, tmp: str, name: str) -> MockHost:
     settings = {**PLUGIN_DEFAULTS, "dvflag.audit_log_path": str(Path(tmp) / f"{name}.jsonl")}
     # The real clock: the sealing backlog's age is measured against it.
-    return MockHost(engine, clock=lambda: datetime.now(UTC), migrate=False, settings=settings)  # type: ignore[arg-type]
+    return host_for_bench(engine, clock=lambda: datetime.now(UTC), migrate=False, settings=settings)  # type: ignore[arg-type]
 
 
 # -- workers (forked children: their own engine and host) ---------------------------------------

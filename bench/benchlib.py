@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +20,13 @@ PLUGIN_DEFAULTS = {
     "dvflag.audit_seal_background": Settings().audit_seal_background,
 }
 """The plugin's own sealing defaults (the mock host seals inline after every call unless told otherwise)."""
+
+
+def host_for_bench(engine: sa.Engine, **kwargs: Any) -> MockHost:
+    """The mock host as a production host calls the plugin: its hook recorder (a test aid) detached."""
+    host = MockHost(engine, **kwargs)
+    host.recorder.finish()
+    return host
 
 SEED = 20261126
 DAY = date(2026, 11, 26)
