@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from dvflag_plugin.storage.prepared import Prepared
 from dvflag_plugin.storage.schema import audit_event
 
 DIRECT = ("sqlite", "postgresql")
+QUEUE_ONLY = {"dvflag.audit_seal_batch": 10_000, "dvflag.audit_seal_interval_s": 3600}
+"""No seal during the test (a seal takes a pooled connection of its own)."""
 
 
 def _numbers(host: MockHost) -> list[str]:
@@ -164,14 +168,102 @@ def test_refused_input_and_actors_take_the_envelope_and_are_audited(engine: sa.E
 def test_the_pooled_connection_goes_back_as_it_was_lent(engine: sa.Engine, warm: Any) -> None:
     host, viewer, held, _ = warm
     host.notices(viewer, [held])
+    service_of(host.pm).runtime.caution_line.close()  # as Runtime.close() does
+    assert held in host.notices(viewer, [held])  # after close: a pooled connection for each caution
+    lent: list[Any] = []
     with engine.connect() as conn:  # the pool hands out the connection the caution used
         driver: Any = conn.connection.driver_connection
+        lent.append(driver)
         if engine.dialect.name == "postgresql":
             assert driver.autocommit is False
         if engine.dialect.name == "sqlite":
             assert driver.in_transaction is False
         conn.execute(sa.text("SELECT 1"))
         conn.rollback()
+    assert lent
+
+
+@contextlib.contextmanager
+def _checkouts(engine: sa.Engine) -> Iterator[list[int]]:
+    """Count the pool's checkouts while the block runs."""
+    seen: list[int] = []
+
+    def count(*args: Any) -> None:
+        seen.append(1)
+
+    sa.event.listen(engine, "checkout", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "checkout", count)
+
+
+@pytest.mark.backend(*DIRECT)
+def test_cautions_reuse_one_pinned_connection_until_close(
+    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
+) -> None:
+    host = _host(engine, data, clock, tmp_path, **QUEUE_ONLY)
+    held, free = _numbers(host)[:2]
+    host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=held)
+    viewer = host.actor("u-zeimu-view1")
+    host.notices(viewer, [free])  # the envelope fills the cache
+    line = service_of(host.pm).runtime.caution_line
+    host.notices(viewer, [held])  # pinned now
+    before = len(_events(engine))
+    with _checkouts(engine) as checkouts:
+        for _ in range(20):
+            assert held in host.notices(viewer, [held]) and host.notices(viewer, [free]) == {}
+    assert checkouts == [] and len(_events(engine)) == before + 40  # no pool checkout per caution
+    pool: Any = engine.pool
+    if isinstance(pool, sa.pool.QueuePool):
+        out = pool.checkedout()
+        line.close()
+        assert pool.checkedout() == out - 1  # back in the pool
+    else:
+        line.close()
+    with _checkouts(engine) as checkouts:
+        host.notices(viewer, [held])
+    assert checkouts  # after close, every caution takes a pooled connection
+    host.close()
+
+
+@pytest.mark.backend(*DIRECT)
+def test_a_caution_while_the_pinned_connection_is_busy_takes_a_pooled_one(
+    engine: sa.Engine, warm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, viewer, held, _ = warm
+    line = service_of(host.pm).runtime.caution_line
+    host.notices(viewer, [held])
+    before = len(_events(engine))
+    line._lock.acquire()  # another thread of this process is mid-caution
+    try:
+        with _checkouts(engine) as checkouts:
+            assert held in host.notices(viewer, [held])
+    finally:
+        line._lock.release()
+    assert checkouts and len(_events(engine)) == before + 1
+
+
+@pytest.mark.backend(*DIRECT)
+def test_a_forked_child_never_uses_nor_closes_its_parents_connection(
+    engine: sa.Engine, warm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, viewer, held, _ = warm
+    line = service_of(host.pm).runtime.caution_line
+    host.notices(viewer, [held])
+    parents = line._fairy
+    assert parents is not None
+    monkeypatch.setattr(direct.os, "getpid", lambda: -1)  # as in a child after fork()
+    monkeypatch.setattr(direct, "_parents", [])
+    before = len(_events(engine))
+    assert held in host.notices(viewer, [held])
+    assert line._fairy is not parents and direct._parents == [parents]  # kept alive, never touched
+    assert parents.is_valid and len(_events(engine)) == before + 1
+    line.close()  # the "child" gives back its own connection, and keeps its parent's untouched
+    assert direct._parents == [parents] and parents.is_valid
+    monkeypatch.undo()  # (the test plays both processes: the "parent" gives its own back, as close() does)
+    direct._release(parents, parents.driver_connection, False if engine.dialect.name == "postgresql" else None,
+                    broken=False)  # fmt: skip
 
 
 @pytest.mark.backend("postgresql")

@@ -21,7 +21,7 @@ from ..config import Settings
 from ..errors import ValidationError
 from ..rules import validation as v
 from ..rules.record import active_clause
-from ..storage import counters, direct
+from ..storage import counters
 from ..storage.prepared import Prepared
 from ..storage.schema import CHANGE_COUNTER, audit_event, counter, registration
 from .runtime import Op, Runtime, actor_problem
@@ -200,7 +200,7 @@ def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, 
     )
     row, _ = chain.event_row(draft, now=now, authenticate=rt.authenticate)
     params = {**row, "counter_name": CHANGE_COUNTER, "seen_no": cached[0]}
-    if not direct.insert_one(rt.engine, _event_if_current, params):
+    if not rt.caution_line.insert_one(_event_if_current, params):
         return None
     rt.queued(1, screen=True)
     return {given: [Notice(number, "caution", CAUTION)]} if is_held else {}

@@ -192,6 +192,8 @@ class Runtime:
         """Held numbers: (change counter, local day, numbers, when built as naive UTC)."""
         self.direct_cautions = self.settings.caution_driver_path and direct.usable(engine)
         """Screen cautions answered from a current cache go to the driver (storage/direct.py)."""
+        self.caution_line = direct.Pinned(engine)
+        """The pool connection this process keeps for screen cautions (checked out on first use)."""
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
@@ -467,6 +469,7 @@ class Runtime:
         """
         if self._worker is not None:
             self._worker.stop()
+        self.caution_line.close()
         deadline = time.monotonic() + CLOSE_SEAL_WAIT_S
         while self._unsealed:  # also events a busy sealer may have missed after this process stopped counting
             result = self.seal()
