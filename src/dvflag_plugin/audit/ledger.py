@@ -14,8 +14,8 @@ id and leaf hash, both fixed at insert) and, in every seal transaction it runs, 
 
 Recording an event costs one dict insert under a lock (no SQL); the ledger holds at most ``limit``
 entries — beyond that the oldest are dropped, with one WARNING. What it cannot close: a process
-killed (SIGKILL) after a DBA deleted its queued events and before its next seal round takes its
-ledger with it.
+killed (SIGKILL), or gone without ``Runtime.close()``, after a DBA deleted its queued events and
+before its next seal round takes its ledger with it.
 """
 
 from __future__ import annotations
