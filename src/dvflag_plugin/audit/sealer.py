@@ -6,6 +6,9 @@ short busy timeout on SQLite — so that a busy sealer is skipped, never waited 
 found through the ``sealed`` marker (indexed on every backend) and numbered in the order this
 sealer sees them committed; an event that commits later with a lower id is sealed by a later
 batch, exactly once (seq order is seal order, not id order).
+
+A runtime's seal transaction also looks up the events that runtime queued (``audit/ledger.py``); one
+deleted or replaced while queued is named by an alert event sealed in that same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dvflag_hookspecs import AuditEvent
 
 from ..storage.schema import audit_event, audit_seal, chain_head
 from . import chain
+from .ledger import ROUND_CHECKS, Ledger, Review
 
 DEFAULT_BATCH = 500
 SQLITE_TRY_LOCK_MS = 50
@@ -49,6 +53,8 @@ class SealResult:
     ``busy``: another sealer held the head, and seals what is pending. ``needs_key``: the trail's last
     seal is signed and this call had no signing key, so it sealed nothing (an unsigned seal after a
     signed one would read as stripped signatures); the events wait for a process that has the key.
+    ``missing``: events of the runtime's ledger found deleted or replaced while queued, recorded by the
+    alert events at ``alert_seqs``.
     """
 
     sealed: int
@@ -58,6 +64,8 @@ class SealResult:
     head_hash: str
     events: tuple[AuditEvent, ...]
     needs_key: bool = False
+    missing: int = 0
+    alert_seqs: tuple[int, ...] = ()
 
 
 _pending = (
@@ -115,16 +123,10 @@ def _begin(conn: sa.Connection) -> None:
         raise
 
 
-def seal_batch(
-    conn: sa.Connection, *, batch: int, now: datetime, signer: Signer | None = None
-) -> tuple[Batch, list[AuditEvent]] | None:
-    """Seal up to ``batch`` pending events in the caller's transaction; None when nothing is pending."""
-    head = _try_lock_head(conn)
-    if signer is None and conn.execute(_last_seal_signature).scalar() is not None:
-        raise _NeedsKey  # an unsigned seal after a signed one would read as a downgrade attack
-    rows = conn.execute(_pending, {"batch": batch}).all()
-    if not rows:
-        return None
+def _seal_rows(
+    conn: sa.Connection, head: chain.Head, rows: list[sa.Row[Any]], *, now: datetime, signer: Signer | None
+) -> tuple[Batch, list[AuditEvent]]:
+    """Number, chain and seal ``rows`` after ``head``, move the head and record the (signed) seal."""
     prev, seq = head.last_hash, head.last_seq
     params: list[dict[str, Any]] = []
     events: list[AuditEvent] = []
@@ -158,6 +160,51 @@ def seal_batch(
     return done, events
 
 
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One seal transaction: its batches (the queue's, then an alert's), their events, the ledger review."""
+
+    batches: tuple[Batch, ...]
+    events: list[AuditEvent]
+    queue_rows: int
+    review: Review | None = None
+
+
+def seal_batch(
+    conn: sa.Connection, *, batch: int, now: datetime, signer: Signer | None = None,
+    ledger: Ledger | None = None, checks: int | None = ROUND_CHECKS,
+) -> Round | None:
+    """Seal up to ``batch`` pending events in the caller's transaction; None when there was nothing to do.
+
+    With a ``ledger`` (the runtime's queued events, ``audit/ledger.py``), up to ``checks`` of its entries
+    are looked up too; missing ones are recorded by an alert event sealed in this same transaction.
+    """
+    head = _try_lock_head(conn)
+    if signer is None and conn.execute(_last_seal_signature).scalar() is not None:
+        raise _NeedsKey  # an unsigned seal after a signed one would read as a downgrade attack
+    rows = list(conn.execute(_pending, {"batch": batch}).all())
+    if len(rows) >= batch:  # more batches follow: look up a round's worth now, the rest with the last one
+        checks = ROUND_CHECKS if checks is None else min(checks, ROUND_CHECKS)
+    review = None if ledger is None else ledger.review(conn, {r.event_id: r.leaf_hash for r in rows}, checks=checks)
+    if not rows and review is None:
+        return None
+    batches: list[Batch] = []
+    events: list[AuditEvent] = []
+    if rows:
+        done, sealed = _seal_rows(conn, head, rows, now=now, signer=signer)
+        batches.append(done)
+        events.extend(sealed)
+        head = chain.Head(done.last_seq, done.head_hash)
+    if ledger is not None and review is not None and review.missing:
+        alert = ledger.alert_row(review, now=now)
+        chain.insert_event.execute(conn, alert)
+        row = conn.execute(sa.select(audit_event).where(audit_event.c.event_id == alert["event_id"])).one()
+        done, sealed = _seal_rows(conn, head, [row], now=now, signer=signer)
+        batches.append(done)
+        events.extend(sealed)
+    return Round(tuple(batches), events, len(rows), review)
+
+
 def seal(
     engine: sa.Engine,
     *,
@@ -166,13 +213,18 @@ def seal(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     signer: Signer | None = None,
     read_head: bool = True,
+    ledger: Ledger | None = None,
+    checks: int | None = ROUND_CHECKS,
 ) -> SealResult:
     """Seal pending events batch by batch until none is left (or ``max_batches``); skip when busy.
 
     ``read_head=False`` saves a query when nothing was sealed (head fields then read -1 and "").
+    ``ledger``/``checks``: the runtime's queued events, looked up in each transaction (``seal_batch``);
+    a review is applied to the ledger only once its transaction committed.
     """
     sealed: list[AuditEvent] = []
-    batches, busy, needs_key = 0, False, False
+    batches, busy, needs_key, missing = 0, False, False, 0
+    alerts: list[int] = []
     last: Batch | None = None
     while max_batches is None or batches < max_batches:
         try:
@@ -180,7 +232,7 @@ def seal(
                 conn = raw.execution_options(isolation_level="READ COMMITTED") if _mysql(raw) else raw
                 try:
                     _begin(conn)
-                    done = seal_batch(conn, batch=batch, now=now(), signer=signer)
+                    done = seal_batch(conn, batch=batch, now=now(), signer=signer, ledger=ledger, checks=checks)
                     conn.commit()
                 finally:
                     if conn.dialect.name == "sqlite":
@@ -194,10 +246,15 @@ def seal(
             break
         if done is None:
             break
-        batches += 1
-        last = done[0]
-        sealed.extend(done[1])
-        if done[0].last_seq - done[0].first_seq + 1 < batch:
+        if ledger is not None and done.review is not None:
+            ledger.settle(done.review)
+            if done.review.missing:
+                missing += len(done.review.missing)
+                alerts.append(done.batches[-1].last_seq)
+        batches += len(done.batches)
+        last = done.batches[-1] if done.batches else last
+        sealed.extend(done.events)
+        if done.queue_rows < batch:
             break
     if last is not None:
         head = chain.Head(last.last_seq, last.head_hash)
@@ -206,7 +263,9 @@ def seal(
             head = chain.read_head(conn)
     else:
         head = chain.Head(-1, "")
-    return SealResult(len(sealed), batches, busy, head.last_seq, head.last_hash, tuple(sealed), needs_key)
+    return SealResult(
+        len(sealed), batches, busy, head.last_seq, head.last_hash, tuple(sealed), needs_key, missing, tuple(alerts)
+    )
 
 
 def _mysql(conn: sa.Connection) -> bool:

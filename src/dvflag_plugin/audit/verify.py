@@ -12,6 +12,8 @@ trail: whatever it cannot read is a finding. Checks:
 - an external checkpoint (C2SP signed note or the old SEQ:HASH): a wiped or truncated trail;
 - counters: the next 出力番号 and the change counter against the trail's export and change events;
 - events left unsealed longer than allowed;
+- alerts a sealer sealed for events its process queued that were deleted or replaced before sealing
+  (``audit/ledger.py``): reported for ever after, like any other tampering;
 - the registry: change events replayed against ``dvf_registration`` (rows edited, deleted, released
   or added behind the plugin's back; edits of 氏名・性別・生年月日 need the signing key's row digests);
 - ``dvf_change_log`` against the change events;
@@ -50,6 +52,7 @@ from . import chain, row_digest
 from .account_digest import DETAIL_KEY as ACCOUNT_KEY
 from .account_digest import account_digest
 from .checkpoint import Checkpoint, signature_status
+from .ledger import MISSING_OP
 from .signing import AUTH_FIELD, AuditKeys, event_tag, verify_seal
 
 CHANGE_ACTIONS = frozenset({"register", "update", "release", "unrelease", "delete"})
@@ -344,6 +347,7 @@ def _walk_sealed(
                     _storage_failure(err)
                     report.add(seq, f"連番 {seq} の書き手の認証を確かめられません（{type(err).__name__}）")
                 _collect(row, seq, details, walk, report)
+                _queue_deletion(row, seq, details, report)
             walk.checked += 1
             walk.last_seq = seq
             walk.last_hash = _text(row.event_hash) or ""
@@ -378,6 +382,14 @@ def _check_event(row: Any, seq: int, report: _Report) -> dict[str, Any] | None:
     if (leaf is not None and leaf != row.leaf_hash) or digest != row.event_hash:
         report.add(seq, f"連番 {seq} の内容がハッシュと一致しません（改ざんの疑い）")
     return details
+
+
+def _queue_deletion(row: Any, seq: int, details: Mapping[str, Any], report: _Report) -> None:
+    """An alert a sealer sealed: events its process queued were deleted or replaced before sealing."""
+    if row.action == "audit" and details.get("op") == MISSING_OP:
+        count = _int(details.get("count"))
+        shown = "?" if count is None else str(count)
+        report.add(seq, f"封緘前に削除または置き換えられた監査イベントがあります（{shown} 件、検出: 連番 {seq}）")
 
 
 def _record_id(row: Any, details: Mapping[str, Any]) -> int | None:

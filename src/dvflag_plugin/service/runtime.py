@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import Actor, AuditEvent, PluginServiceCaller
 
 from ..audit import chain, sealer, signing
+from ..audit.ledger import ROUND_CHECKS, Ledger
 from ..audit.seal_worker import SealWorker
 from ..audit.sink import AuditSink
 from ..config import Settings
@@ -198,12 +199,15 @@ class Runtime:
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
         self.authenticate = functools.partial(signing.tag_text, secret) if secret is not None else None
+        self.ledger = Ledger(authenticate=self.authenticate)
+        """The events this process queued and committed, until a seal round sees them sealed (audit/ledger.py)."""
         self._seal_lock = threading.Lock()
         self._sealing = threading.Lock()
         self._pending = 0
         self._pending_since = 0.0
         self._unsealed = False  # queued since this process last sealed without finding the sealer busy
         self._needs_key_logged = False
+        self._keyless = False  # the last seal found a signed trail and no key here
         self._seal_failing = False
         self._worker = (
             SealWorker(self._seal_round, self.settings.audit_seal_interval_s)
@@ -258,7 +262,7 @@ class Runtime:
             raise err
         seen: dict[str, Any] = {"target": target, "details": {}}
 
-        def attempt() -> T:
+        def attempt() -> tuple[T, chain.Queued]:
             with transaction(self.engine, write=writes, one_write_last=reads_alone) as conn:
                 op = Op(self, conn, now, today, actor, action, target=target)
                 if via is not None:  # e.g. "cli:operator" when an operator acts for a user
@@ -272,17 +276,17 @@ class Runtime:
                         raise RuntimeError("an operation run with reads_alone changed a registration")
                     counters.record_changes(conn, op.touched or [None], now=now)
                 begin_write(conn)
-                chain.enqueue(
+                queued = chain.enqueue(
                     conn, self._draft(op.actor, action, op.target, "ok", None, op.details), now=now,
                     authenticate=self.authenticate,
                 )
-            return result
+            return result, queued  # committed: the attempt that returns is the one the ledger records
 
         failure: BaseException | None = None
         try:
             if params is not None:
                 bounded(params)  # before any database work
-            result = clean(lambda: with_retries(attempt))
+            result, queued = clean(lambda: with_retries(attempt))
         except DvflagError as err:
             outcome: chain.Outcome = "denied" if isinstance(err, PermissionDenied) else "error"
             details = dict(seen["details"])
@@ -298,7 +302,7 @@ class Runtime:
             failure = err
         if failure is not None:
             raise failure  # outside the handler: no chained context
-        self.queued(1, screen=reads_alone)  # a caution never waits for a seal
+        self.queued(queued, screen=reads_alone)  # a caution never waits for a seal
         return result
 
     def _audit_failure(
@@ -327,7 +331,7 @@ class Runtime:
                 )
 
         queued = clean(lambda: with_retries(attempt))
-        self.queued(1)
+        self.queued(queued)
         return queued
 
     def take_output_no(self) -> int:
@@ -341,17 +345,18 @@ class Runtime:
 
     # -- sealing ------------------------------------------------------------------------------
 
-    def queued(self, count: int, *, screen: bool = False) -> None:
-        """Count this process's queued events; seal when the batch size or the age is reached.
+    def queued(self, event: chain.Queued, *, screen: bool = False) -> None:
+        """Record one committed queued event of this process; seal when the batch size or the age is reached.
 
         ``screen``: a screen caution, which never seals itself — it wakes the sealing thread
         (``audit/seal_worker.py``), which also seals if no later call of this process does.
         """
+        self.ledger.add(event)
         with self._seal_lock:
             first = self._pending == 0
             if first:
                 self._pending_since = time.monotonic()
-            self._pending += count
+            self._pending += 1
             self._unsealed = True
             due = (
                 self._pending >= self.settings.audit_seal_batch
@@ -370,15 +375,23 @@ class Runtime:
             self._worker.start()  # seals within the interval if no other call of this process comes
 
     def _seal_round(self, woken: bool) -> bool:
-        """The thread's round: seal this process's queued events when woken or due; True while any wait."""
+        """The thread's round: seal this process's queued events when woken or due; True while any wait.
+
+        Events of this process that another sealer may have sealed meanwhile also keep the thread
+        going: each round looks some of them up (``audit/ledger.py``) until none is left.
+        """
         with self._seal_lock:
-            if self._pending == 0:
+            if self._pending == 0 and not self._ledger_waits():
                 return False
             due = woken or time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
         if due:  # one batch per round: a long run of batches would hold the GIL against the cautions
             self.seal(max_batches=1, opportunistic=True, background=True)
         with self._seal_lock:
-            return self._pending > 0
+            return self._pending > 0 or self._ledger_waits()
+
+    def _ledger_waits(self) -> bool:
+        """Whether ledger entries wait for a round that can look them up (not while the key is missing)."""
+        return len(self.ledger) > 0 and not self._keyless
 
     def seal(
         self, *, max_batches: int | None = None, opportunistic: bool = False, background: bool = False
@@ -401,6 +414,7 @@ class Runtime:
                 lambda: sealer.seal(
                     self.engine, batch=sealer.DEFAULT_BATCH, max_batches=max_batches,
                     now=self.now, signer=self.signer, read_head=not opportunistic,
+                    ledger=self.ledger, checks=ROUND_CHECKS if opportunistic else None,
                 )
             )
         except StorageError:
@@ -425,6 +439,12 @@ class Runtime:
                     self._pending_since = time.monotonic()
             if not result.busy and self._pending == 0:
                 self._unsealed = False
+        self._keyless = result.needs_key
+        if result.missing:
+            _log.error(
+                "dvflag: %d audit events this process queued were deleted or replaced before they were sealed; "
+                "recorded in the audit trail (seq %s)", result.missing, ", ".join(map(str, result.alert_seqs)),
+            )
         if result.needs_key and not self._needs_key_logged:
             self._needs_key_logged = True  # once per runtime: every later seal would say the same
             _log.warning(
@@ -471,7 +491,9 @@ class Runtime:
             self._worker.stop()
         self.caution_line.close()
         deadline = time.monotonic() + CLOSE_SEAL_WAIT_S
-        while self._unsealed:  # also events a busy sealer may have missed after this process stopped counting
+        # Also events a busy sealer may have missed after this process stopped counting, and queued
+        # events another sealer took: the last round looks up every one still in the ledger.
+        while self._unsealed or len(self.ledger):
             result = self.seal()
             if result is None or not result.busy or time.monotonic() > deadline:
                 break
