@@ -682,8 +682,8 @@ def test_a_caution_queued_on_the_driver_path_and_deleted_is_reported(
     from dvflag_plugin.storage import direct
 
     taken: list[bool] = []
-    insert_one = direct.insert_one
-    monkeypatch.setattr(direct, "insert_one", lambda *a: taken.append(insert_one(*a)) or taken[-1])
+    insert_one = direct.Pinned.insert_one
+    monkeypatch.setattr(direct.Pinned, "insert_one", lambda *a: taken.append(insert_one(*a)) or taken[-1])
     quiet = _quiet_host(trail, data, clock, tmp_path, keyfile)
     try:
         screen = quiet.actor("u-zeimu-view1")
