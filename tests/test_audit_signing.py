@@ -334,7 +334,8 @@ def test_cli_keygen_signed_checkpoint_and_verify(tmp_path: Path) -> None:
         events = conn.execute(sa.select(audit_event.c.action, audit_event.c.details)).all()
         seals = conn.execute(sa.select(audit_seal.c.signature, audit_seal.c.key_id)).all()
     reads = [d for a, d in events if a == "audit"]
-    assert any('"op":"checkpoint"' in d for d in reads) and any('"op":"verify"' in d for d in reads)
+    assert any('"op":"checkpoint"' in d for d in reads)
+    assert not any('"op":"verify"' in d for d in reads)  # with the public key alone it writes no event
     assert seals and all(s.signature and s.key_id == verifier.key_id_hex for s in seals)
     # A forged checkpoint (size changed, signature kept) is refused.
     forged = tmp_path / "forged.txt"
@@ -349,9 +350,13 @@ def test_cli_keygen_signed_checkpoint_and_verify(tmp_path: Path) -> None:
 
 
 def test_cli_seal_without_the_key_after_a_signed_seal_exits_4_naming_the_setting(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
     import sqlalchemy as sa
 
+    from dvflag_plugin.audit import chain
     from dvflag_plugin.storage.schema import audit_event, audit_seal, chain_head
+    from dvflag_plugin.storage.transactions import transaction
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     key = tmp_path / "seal.key"
@@ -360,8 +365,6 @@ def test_cli_seal_without_the_key_after_a_signed_seal_exits_4_naming_the_setting
     keyless = {"DVFLAG_AUDIT_SIGNING_KEY": "", "DVFLAG_AUDIT_ORIGIN": ORIGIN}
     _cli("db", "upgrade", "--url", url)
     _cli("users", "add", "u-1", "--dept", "D0201", "--role", "viewer", "--url", url, env=env)  # sealed, signed
-    # A keyless command queues its event but cannot seal it after the signed seal.
-    _cli("users", "add", "u-2", "--dept", "D0201", "--role", "viewer", "--url", url, env=keyless)
     engine = sa.create_engine(url)
 
     def state() -> tuple[object, ...]:
@@ -372,6 +375,12 @@ def test_cli_seal_without_the_key_after_a_signed_seal_exits_4_naming_the_setting
                 tuple(conn.execute(sa.select(chain_head)).one()),
             )
 
+    # A keyless command refuses to start on the signed trail (tests/test_keyless_refused.py): it queues
+    # nothing, and its seal cannot add an unsigned seal after the signed one.
+    _cli("users", "add", "u-2", "--dept", "D0201", "--role", "viewer", "--url", url, env=keyless, code=4)
+    with transaction(engine) as conn:  # an event queued by hand: the keyless seal leaves it waiting
+        chain.enqueue(conn, chain.Draft("cli:op", "-", "users", None, "ok", None, {"op": "list"}),
+                      now=datetime.now(UTC))
     before = state()
     assert before[0] == 1
     out = _cli("audit", "seal", "--url", url, code=4, env=keyless)

@@ -47,6 +47,27 @@ class SigningKeyError(DvflagError):
     code = "audit.signing_key"
 
 
+KEY_REQUIRED_MESSAGE = (
+    "監査証跡は署名鍵で封緘されています。署名鍵（設定 dvflag.audit_signing_key、CLI では --key か "
+    "DVFLAG_AUDIT_SIGNING_KEY）のないプロセスは監査イベントを書けないため、処理しません。鍵を設定してください"
+    "（公開鍵だけでできるのは dvflag audit verify です）"
+)
+
+
+class SigningKeyRequired(SigningKeyError):
+    """The trail has signed seals and this process has no signing key: it refuses to write audit events.
+
+    An event queued without the key carries no writer tag, and every later verify with the key would
+    report it as written by someone other than the plugin. Raised at start-up (host and CLI) and, for a
+    runtime that started before the first signed seal, by every audited call after it sees one.
+    """
+
+    code = "audit.signing_key.required"
+
+    def __init__(self, message: str = KEY_REQUIRED_MESSAGE) -> None:
+        super().__init__(message)
+
+
 def key_id(name: str, public_raw: bytes) -> bytes:
     """C2SP signed-note key id: SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]."""
     return hashlib.sha256(name.encode("utf-8") + b"\n" + ED25519_TYPE + public_raw).digest()[:4]

@@ -119,6 +119,10 @@ def verify(url: str | None, signing_key: str | None, verify_key: str | None, ori
 
     正常なら終了コード 0、問題があれば内容を示して 1。端末では進捗を表示 / exit 0 when intact; 1,
     naming what is broken. Shows progress on a terminal.
+
+    署名済みの証跡を公開鍵だけで検証するときは、その検証を監査証跡に記録しません（記録できるのは署名鍵を
+    持つプロセスだけ） / with the public key alone on a signed trail, the verify is not recorded in the
+    trail (only a process with the signing key may write events).
     """
     from ..audit import chain
     from ..service.audit_trust import run_verify
@@ -128,7 +132,7 @@ def verify(url: str | None, signing_key: str | None, verify_key: str | None, ori
     checkpoint_text = _read_checkpoint(checkpoint_arg) if checkpoint_arg else None
     since_text = _read_checkpoint(since_arg) if since_arg else None
     settings = env_settings(audit_signing_key=signing_key, audit_verify_key=verify_key, audit_origin=origin)
-    with open_runtime(url, settings) as rt:
+    with open_runtime(url, settings, reader=True) as rt:
         with rt.engine.connect() as conn:
             todo = max(chain.read_head(conn).last_seq, 0)
         with progress(todo, "監査証跡を検証中 / verifying") as advance:
@@ -136,6 +140,14 @@ def verify(url: str | None, signing_key: str | None, verify_key: str | None, ori
                 rt, operator_actor(), checkpoint_text=checkpoint_text, source="cli", since_text=since_text,
                 on_event=lambda _seq: advance(1),
             )
+        unrecorded = rt.key_required
+    if unrecorded:
+        click.echo(
+            "（署名鍵のない検証のため、この検証は監査証跡に記録されません。待ちのイベントは封緘していません / "
+            "verified without the signing key: this read is not recorded in the trail, and queued events "
+            "were not sealed）",
+            err=True,
+        )
     for line in result.findings:
         click.echo(f"- {line}")
     click.echo(result.message)

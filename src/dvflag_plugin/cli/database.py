@@ -110,12 +110,16 @@ def env_settings(**overrides: Any) -> Settings:
 
 
 @contextmanager
-def open_runtime(url: str | None, settings: Settings | None = None) -> Iterator[Runtime]:
-    """A plugin runtime (no host) on a migrated database; its audit sink is closed afterwards."""
+def open_runtime(url: str | None, settings: Settings | None = None, *, reader: bool = False) -> Iterator[Runtime]:
+    """A plugin runtime (no host) on a migrated database; its audit sink is closed afterwards.
+
+    Without a signing key on a trail with signed seals the runtime refuses to start
+    (``SigningKeyRequired``, exit 4), unless ``reader``: an auditor's verify, which then writes nothing.
+    """
     from ..service.runtime import Runtime
 
     with open_engine(url) as engine:
-        runtime = Runtime(engine=engine, settings=settings or env_settings())
+        runtime = Runtime(engine=engine, settings=settings or env_settings(), audit_reader=reader)
         try:
             yield runtime
         finally:

@@ -13,6 +13,7 @@ from typing import IO, Any
 import click
 import sqlalchemy as sa
 
+from ..audit.signing import SigningKeyRequired
 from ..errors import (
     DuplicateError,
     DvflagError,
@@ -26,6 +27,9 @@ from ..errors import (
 
 EXIT_EXPECTED = 2
 """Exit code of an expected failure (click uses 2 for usage errors too)."""
+
+EXIT_NEEDS_KEY = 4
+"""Exit code when the trail is signed and this process has no signing key (``dvflag audit seal`` too)."""
 
 _ENGLISH_BY_CLASS: tuple[tuple[type[DvflagError], str], ...] = (
     (SchemaVersionError, "the database schema is missing or at another version; run `dvflag db upgrade`"),
@@ -54,6 +58,12 @@ class OperatorError(click.ClickException):
         click.echo(f"Error: {self.english}", err=True, file=file)
 
 
+class NeedsKeyError(OperatorError):
+    """The trail has signed seals and this command has no signing key: exit code 4, as ``audit seal``."""
+
+    exit_code = EXIT_NEEDS_KEY
+
+
 def _first_line(err: BaseException) -> str:
     """The driver's own first line (no SQL, no parameters, no 'Background on this error' link)."""
     orig = getattr(err, "orig", None) or err
@@ -65,6 +75,13 @@ def explain(err: BaseException) -> OperatorError | None:
     """The operator's message for an expected failure, or None for anything else (a bug)."""
     if isinstance(err, OperatorError):
         return err
+    if isinstance(err, SigningKeyRequired):
+        return NeedsKeyError(
+            f"{err.message} [{err.code}]",
+            "the audit trail has signed seals and this process has no signing key, so it writes no audit "
+            "event and does nothing: set dvflag.audit_signing_key (--key or DVFLAG_AUDIT_SIGNING_KEY here); "
+            f"`dvflag audit verify` needs only the public key [{err.code}]",
+        )
     if isinstance(err, DvflagError):
         english = next((text for cls, text in _ENGLISH_BY_CLASS if isinstance(err, cls)), "failed")
         if isinstance(err, ValidationError):

@@ -8,10 +8,11 @@ import click
 
 from .audit_trust import key_option, origin_option
 from .database import env_settings, open_runtime, url_option
+from .errors import EXIT_NEEDS_KEY
 
 EXIT_UNREACHABLE = 2
 EXIT_BUSY = 3
-EXIT_NEEDS_KEY = 4
+__all__ = ["EXIT_BUSY", "EXIT_NEEDS_KEY", "EXIT_UNREACHABLE", "seal_command"]
 
 
 @click.command("seal")

@@ -34,7 +34,8 @@ from .fields import Built, t
 
 # -- shared pieces -------------------------------------------------------------------------------
 
-_GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", "storage.unavailable", *COMMON_DENIALS)
+_GENERAL = ("invalid.unknown_field", "invalid.mapping", "internal", "storage.unavailable", "audit.signing_key.required",
+            *COMMON_DENIALS)
 
 READ: Effects = Effects(read_only=True, changes_data=False, destructive=False, idempotent=True)
 WRITE: Effects = Effects(read_only=False, changes_data=True, destructive=False, idempotent=False, personal_output=True)

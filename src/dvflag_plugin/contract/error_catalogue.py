@@ -98,6 +98,12 @@ GENERAL_MESSAGES: Final[dict[str, Text]] = {
         "データベースに接続できないため処理できませんでした。しばらくしてから再度操作してください",
         "The database could not be used; try again later",
     ),
+    "audit.signing_key.required": Text(
+        "監査証跡は署名鍵で封緘されています。署名鍵（設定 dvflag.audit_signing_key）のないプロセスは監査イベントを"
+        "書けないため、処理しません",
+        "The audit trail has signed seals and this process has no signing key (dvflag.audit_signing_key), "
+        "so it writes no audit event and does nothing",
+    ),
     "host.contract": Text(
         "ホストの宛名情報・組織情報の回答が取り決めと異なります（{hook}）",
         "The host's master-data answer breaks the contract ({hook})",

@@ -43,6 +43,15 @@ def seal_signer(keys: signing.AuditKeys) -> Callable[[Batch], tuple[str, str] | 
 _last_seal = sa.select(audit_seal.c.signature).order_by(audit_seal.c.first_seq.desc()).limit(1)
 
 
+def trail_is_signed(engine: sa.Engine) -> bool:
+    """True when the trail's last seal is signed (one indexed query, run once per keyless runtime).
+
+    The last seal is the one that matters: the sealer never adds an unsigned seal after a signed one.
+    """
+    with engine.connect() as conn:
+        return conn.execute(_last_seal).scalar() is not None
+
+
 def seal_signed(rt: Runtime, actor: Actor | None) -> None:
     """Seal what is queued; with a key whose first signature is still to come, make one now.
 
@@ -113,9 +122,14 @@ def run_verify(
         point = parse_checkpoint(checkpoint_text) if checkpoint_text else None
         since = parse_checkpoint(since_text) if since_text else None
     except DvflagError as err:
-        rt.audit_alone(actor, "audit", None, "error", err.code, {"op": "verify", "source": source})
+        if not rt.key_required:
+            rt.audit_alone(actor, "audit", None, "error", err.code, {"op": "verify", "source": source})
         raise
     result = verify_now(rt, point, actor, since=since, on_event=on_event)
+    if rt.key_required:
+        # An auditor's read with the public key alone (a reader runtime, the CLI's verify): the trail
+        # accepts only events the key holder authenticates, so this read leaves no event (the CLI says so).
+        return result
     details: dict[str, Any] = {"op": "verify", "source": source, **verify_details(result)}
     if since is not None:
         details["since_seq"] = since.size

@@ -198,6 +198,7 @@ def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, 
     draft = chain.Draft(
         actor.user_id, actor.dept_code, "notices", number, "ok", None, {"count": 1, "flagged_count": int(is_held)}
     )
+    rt.require_key()
     row, queued = chain.event_row(draft, now=now, authenticate=rt.authenticate)
     params = {**row, "counter_name": CHANGE_COUNTER, "seen_no": cached[0]}
     if not rt.caution_line.insert_one(_event_if_current, params):

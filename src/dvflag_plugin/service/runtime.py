@@ -177,6 +177,7 @@ class Runtime:
         clock: Callable[[], datetime] = utc_now,
         plugin_manager: Any = None,
         check_schema: bool = True,
+        audit_reader: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings or Settings()
@@ -201,6 +202,8 @@ class Runtime:
         self.authenticate = functools.partial(signing.tag_text, secret) if secret is not None else None
         self.ledger = Ledger(authenticate=self.authenticate)
         """The events this process queued and committed, until a seal round sees them sealed (audit/ledger.py)."""
+        self.key_required = False
+        """No signing key here and the trail has signed seals: every audit write is refused (``require_key``)."""
         self._seal_lock = threading.Lock()
         self._sealing = threading.Lock()
         self._pending = 0
@@ -216,6 +219,11 @@ class Runtime:
         )
         if check_schema:
             migrate.require_head(engine)
+        if self.audit_keys.signer is None:  # once per runtime; a keyed one never asks
+            self.key_required = audit_trust.trail_is_signed(engine)
+            if self.key_required and not audit_reader:  # a reader (verify with the public key) writes nothing
+                self.sink.close()
+                raise signing.SigningKeyRequired
 
     # -- time -------------------------------------------------------------------------------
 
@@ -229,6 +237,14 @@ class Runtime:
     def today(self) -> date:
         """The municipality's local day."""
         return self.settings.local_day(self.now())
+
+    def require_key(self) -> None:
+        """Refuse an audit write on a signed trail without the key (a bool: once per runtime, see ``__init__``).
+
+        Called by every path that queues an event: ``run``, ``audit_alone`` and the screen cautions' driver path.
+        """
+        if self.key_required:
+            raise signing.SigningKeyRequired
 
     def host_mistake(self, action: str) -> None:
         """Log once that the host's dvflag_authorize answered outside True/False/None (no personal data)."""
@@ -250,6 +266,7 @@ class Runtime:
         ``reads_alone``: the work's reads need no shared snapshot (a caution: the counter, then
         the numbers it names); its event insert may then commit by itself (``one_write_last``).
         """
+        self.require_key()  # refused before anything: not even the refusal can be audited
         now = self.now()
         today = self.settings.local_day(now)
         problem = actor_problem(actor, self.settings)
@@ -321,6 +338,7 @@ class Runtime:
         reason: str | None, details: dict[str, Any], *, now: datetime | None = None,
     ) -> chain.Queued:
         """Commit one event in its own transaction (denials, failed attempts, CLI actions)."""
+        self.require_key()
         when = now or self.now()
 
         def attempt() -> chain.Queued:
@@ -445,11 +463,13 @@ class Runtime:
                 "dvflag: %d audit events this process queued were deleted or replaced before they were sealed; "
                 "recorded in the audit trail (seq %s)", result.missing, ", ".join(map(str, result.alert_seqs)),
             )
-        if result.needs_key and not self._needs_key_logged:
+        if result.needs_key and not self._needs_key_logged and not self.key_required:  # (a reader knows)
             self._needs_key_logged = True  # once per runtime: every later seal would say the same
+            self.key_required = True  # started before the first signed seal: no more untagged events
             _log.warning(
                 "dvflag: audit events stay queued: the last seal is signed and dvflag.audit_signing_key "
-                "is not configured here; a process with the key seals them"
+                "is not configured here; a process with the key seals them, and this one refuses "
+                "audited calls from now on"
             )
         self._published(result.events)
         return result
