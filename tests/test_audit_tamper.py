@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from dvflag_hookspecs import VerifyResult
 from dvflag_plugin.audit import chain, signing
+from dvflag_plugin.audit.account_digest import account_digest
 from dvflag_plugin.audit.checkpoint import parse_checkpoint
 from dvflag_plugin.audit.ledger import MISSING_OP, MISSING_REASON
 from dvflag_plugin.dummydata.model import DummyDataSet
@@ -783,6 +784,74 @@ def test_an_account_edited_or_deleted_behind_the_plugins_back_is_reported(trail:
     assert not after.ok
     assert any("利用者 u-zeimu-view1 の所属・ロール" in f for f in after.findings), after
     assert any("利用者 u-kodomo-view1 が監査証跡に記録のないまま削除" in f for f in after.findings), after
+
+
+def test_after_attestation_an_account_never_changed_through_the_plugin_is_checked(trail: Trail) -> None:
+    """The trail's staff were written straight into the registry (no event, no digest): nothing to compare,
+    until a user_admin attests every account; then a role granted in the table is reported."""
+
+    def grant(user_id: str, role: str) -> None:
+        with trail.engine.begin() as conn:
+            uid = conn.execute(sa.select(app_user.c.id).where(app_user.c.user_id == user_id)).scalar_one()
+            conn.execute(sa.insert(user_role).values(user_pk=uid, role_name=role))
+
+    grant("u-zeimu-view1", "supervisor")
+    assert _verify(trail).ok  # no baseline: the gap the attestation closes
+    trail.host.call("dvflag.users", trail.host.actor("u-joho-admin1"), op="attest")
+    assert _verify(trail).ok  # the attested state (this grant included: review before attesting) is the baseline
+    grant("u-kodomo-view1", "supervisor")
+    after = _verify(trail)
+    assert not after.ok
+    assert [f for f in after.findings if "利用者" in f] == [
+        "利用者 u-kodomo-view1 の所属・ロール・有効期間・有効が監査証跡と一致しません（プラグインを経ない変更）"
+    ], after
+
+
+def _insert_account(conn: sa.Connection, trail: Trail, user_id: str, role: str) -> None:
+    """An account written straight into the tables (D0201, valid from today), with one role."""
+    stamp = trail.host.clock().replace(tzinfo=None)
+    result = conn.execute(sa.insert(app_user).values(
+        user_id=user_id, dept_code="D0201", enabled=1, valid_from=trail.host.clock().date(), row_version=1,
+        created_at=stamp, updated_at=stamp))  # fmt: skip
+    conn.execute(sa.insert(user_role).values(user_pk=result.inserted_primary_key[0], role_name=role))
+
+
+def test_after_attestation_an_account_added_straight_in_the_tables_is_reported(trail: Trail) -> None:
+    from dvflag_plugin.service import bootstrap
+
+    admin = trail.host.actor("u-joho-admin1")
+    trail.host.call("dvflag.users", admin, op="attest")
+    trail.host.call("dvflag.users", admin, op="add", user_id="u-new-plugin", dept_code="D0201", roles=["viewer"])
+    rt = service_of(trail.host.pm).runtime
+    bootstrap.add_user(rt, bootstrap.operator_actor(), user_id="u-new-cli", dept_code="D0201",
+                       roles=frozenset({"viewer"}))  # fmt: skip
+    assert _verify(trail).ok  # accounts the plugin adds carry their digest: no false positive
+    with trail.engine.begin() as conn:
+        _insert_account(conn, trail, "u-new-dba", "supervisor")
+    after = _verify(trail)
+    assert not after.ok
+    assert [f for f in after.findings if "利用者" in f] == [
+        "利用者 u-new-dba が、監査証跡に記録のないまま追加されています（利用者の証明の後、プラグインを経ない追加）"
+    ], after
+
+
+def test_an_unsealed_user_change_is_not_reported_after_attestation(trail: Trail) -> None:
+    """Verify replays queued user events too: an account added while verify runs is no false finding."""
+    from dvflag_plugin.audit import verify as verify_mod
+    from dvflag_plugin.storage.transactions import snapshot
+
+    admin = trail.host.actor("u-joho-admin1")
+    trail.host.call("dvflag.users", admin, op="attest")
+    rt = service_of(trail.host.pm).runtime
+    rt.seal()
+    with trail.engine.begin() as conn:  # what a concurrent add commits after verify's seal
+        _insert_account(conn, trail, "u-late", "viewer")
+        digest = account_digest("u-late", "D0201", ["viewer"], True, trail.host.clock().date(), None)
+        chain.enqueue(conn, chain.Draft("u-joho-admin1", "D0101", "users", "user:u-late", "ok", None,
+                                        {"op": "add", "account": digest}), now=trail.host.clock())  # fmt: skip
+    with snapshot(rt.engine) as conn:
+        result = verify_mod.verify(conn, keys=rt.audit_keys, digest_secret=rt.audit_keys.digest_secret)
+    assert not any("利用者" in f for f in result.findings), result.findings
 
 
 def _register_and_edit_its_change_log(trail: Trail) -> str:

@@ -33,7 +33,7 @@ from dvflag_plugin.plugin import service_of
 from dvflag_plugin.service import bootstrap
 from dvflag_plugin.service.progress import reporting
 from dvflag_plugin.storage import migrate
-from dvflag_plugin.storage.schema import app_user, audit_event
+from dvflag_plugin.storage.schema import app_user, audit_event, user_role
 from helpers import expect_refused, make_host
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +73,7 @@ COMMANDS_ON_AN_EXISTING_DATABASE = [
     ("users", "add", "u-x", "--dept", "D0201", "--role", "viewer"),
     ("users", "disable", "u-x"),
     ("users", "enable", "u-x"),
+    ("users", "attest"),
     ("audit", "verify"),
     ("audit", "checkpoint"),
     ("db", "current"),
@@ -502,3 +503,31 @@ def test_an_export_reports_its_rows_to_a_caller_that_asks(host: MockHost) -> Non
         result = host.call("dvflag.export", registrar, format="csv", scope="own")
     assert result.row_count == 3 and seen == [1, 1, 1]
     assert host.call("dvflag.export", registrar, format="csv", scope="own").row_count == 3 and seen == [1, 1, 1]
+
+
+def test_users_attest_records_one_event_and_verify_then_sees_an_account_edited_in_the_table(tmp_path: Path) -> None:
+    url = migrated(tmp_path)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:  # accounts that predate the digests: written straight, never changed
+            for user_id, role in (("u-admin", "user_admin"), ("u-view", "viewer")):
+                stamp = sa.func.current_timestamp()
+                pk = conn.execute(sa.insert(app_user).values(
+                    user_id=user_id, dept_code="D0201", enabled=1, valid_from=sa.func.date("2025-04-01"),
+                    row_version=1, created_at=stamp, updated_at=stamp)).inserted_primary_key[0]  # fmt: skip
+                conn.execute(sa.insert(user_role).values(user_pk=pk, role_name=role))
+        result = cli("users", "attest", "--url", url)
+        assert result.exit_code == 0, result.output
+        assert "2 件" in result.stdout and "u-admin\tD0201\tuser_admin\t有効" in result.stdout
+        with engine.connect() as conn:
+            details = [d for a, d in conn.execute(sa.select(audit_event.c.action, audit_event.c.details))
+                       if '"op":"attest"' in d]  # fmt: skip
+        assert len(details) == 1 and '"source":"cli"' in details[0] and '"u-view":"' in details[0]
+        assert cli("audit", "verify", "--url", url).exit_code == 0
+        with engine.begin() as conn:
+            pk = conn.execute(sa.select(app_user.c.id).where(app_user.c.user_id == "u-view")).scalar_one()
+            conn.execute(sa.insert(user_role).values(user_pk=pk, role_name="supervisor"))
+        verdict = cli("audit", "verify", "--url", url)
+        assert verdict.exit_code == 1 and "利用者 u-view の所属・ロール" in verdict.stdout, verdict.output
+    finally:
+        engine.dispose()

@@ -301,3 +301,35 @@ def test_every_users_call_is_one_audit_event(host: MockHost) -> None:
     verify = host.call("dvflag.audit", host.actor("u-kansa-audit1"), op="verify")
     assert verify.ok
     assert verify.checked == len(events)
+
+
+# -- attest: one event with the digest of every account (verify's baseline) ------------------------
+
+
+def test_attest_records_every_accounts_digest_in_one_event_without_names(host: MockHost) -> None:
+    from dvflag_plugin.audit.account_digest import account_digest
+
+    before = snapshot(host.engine)
+    accounts, event = expect_one_event(host, lambda: users(host, op="attest"))
+    assert snapshot(host.engine) == before  # attests, changes nothing
+    assert [a.user_id for a in accounts] == sorted(s.user_id for s in host.data.staff)
+    assert (event.action, event.outcome, event.target) == ("users", "ok", None)
+    assert (event.details["op"], event.details["count"]) == ("attest", len(host.data.staff))
+    expected = {a.user_id: account_digest(a.user_id, a.dept_code, a.roles, a.enabled, a.valid_from, a.valid_to)
+                for a in accounts}  # fmt: skip
+    assert event.details["accounts"] == expected
+    assert set(event.details) <= {"op", "count", "accounts", "auth"}  # user ids and digests only
+    text = repr(event.details)
+    assert not any(p.name in text for p in host.data.people)
+
+
+@pytest.mark.parametrize("user_id", ["u-zeimu-view1", "u-kodomo-reg1", "u-soumu-super1", "u-kansa-audit1"])
+def test_attest_is_denied_to_everyone_but_a_user_admin(host: MockHost, user_id: str) -> None:
+    event = expect_denied(host, lambda: users(host, host.actor(user_id), op="attest"), code="role.missing",
+                          action="users")  # fmt: skip
+    assert "accounts" not in event.details
+
+
+def test_attest_takes_no_other_parameter(host: MockHost) -> None:
+    expect_refused(host, lambda: users(host, op="attest", user_id="u-zeimu-view1"), error=ValidationError,
+                   code="invalid.not_applicable", action="users")  # fmt: skip

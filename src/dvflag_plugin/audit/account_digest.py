@@ -16,6 +16,12 @@ from datetime import date
 DETAIL_KEY = "account"
 """The key of the digest in a ``users`` event's details."""
 
+ATTEST_KEY = "accounts"
+"""The key of an attestation's digests (user id → digest of every account) in a ``users`` event's details.
+
+From the first attestation on, verify reports every account in the tables that no event gave a digest.
+"""
+
 
 def account_digest(
     user_id: str, dept_code: str, roles: Iterable[str], enabled: bool, valid_from: date | None, valid_to: date | None

@@ -17,7 +17,9 @@ trail: whatever it cannot read is a finding. Checks:
 - the registry: change events replayed against ``dvf_registration`` (rows edited, deleted, released
   or added behind the plugin's back; edits of 氏名・性別・生年月日 need the signing key's row digests);
 - ``dvf_change_log`` against the change events;
-- the user registry: each account the plugin changed against the digest its last change left.
+- the user registry: each account the plugin changed or an administrator attested (``dvflag.users``
+  op ``attest``) against the digest its last change or attestation left; after an attestation, an
+  account no event gave a digest was added behind the plugin's back.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ from ..storage.schema import (
     user_role,
 )
 from . import chain, row_digest
+from .account_digest import ATTEST_KEY, account_digest
 from .account_digest import DETAIL_KEY as ACCOUNT_KEY
-from .account_digest import account_digest
 from .checkpoint import Checkpoint, signature_status
 from .ledger import MISSING_OP
 from .signing import AUTH_FIELD, AuditKeys, event_tag, verify_seal
@@ -115,6 +117,7 @@ class _Walk:
     change_numbers: list[str | None] = field(default_factory=list)
     max_output_no: int = 0
     accounts: dict[str, str] = field(default_factory=dict)  # user id → digest its last change left
+    attested: bool = False  # an attestation gave every account of its time a digest
 
 
 def _storage_failure(err: Exception) -> None:
@@ -407,10 +410,16 @@ def _collect(row: Any, seq: int | None, details: Mapping[str, Any], walk: _Walk,
         if m:
             walk.max_output_no = max(walk.max_output_no, int(m.group(1)))
         return
-    if row.action == "users" and row.outcome == "ok" and isinstance(details.get(ACCOUNT_KEY), str):
-        target = _text(row.target) or ""
-        if target.startswith("user:"):
-            walk.accounts[target[len("user:"):]] = str(details[ACCOUNT_KEY])
+    if row.action == "users" and row.outcome == "ok":
+        attested = details.get(ATTEST_KEY)
+        if isinstance(attested, dict):  # merged: an account added meanwhile keeps its own event's digest
+            walk.attested = True
+            walk.accounts.update({str(k): str(v) for k, v in attested.items() if isinstance(v, str)})
+            return
+        if isinstance(details.get(ACCOUNT_KEY), str):
+            target = _text(row.target) or ""
+            if target.startswith("user:"):
+                walk.accounts[target[len("user:"):]] = str(details[ACCOUNT_KEY])
         return
     if row.action not in CHANGE_ACTIONS or row.outcome != "ok":
         return
@@ -539,7 +548,8 @@ def _unsealed(
     try:
         rows = conn.execute(
             sa.select(audit_event.c.action, audit_event.c.target, audit_event.c.outcome, audit_event.c.details)
-            .where(audit_event.c.sealed == 0, audit_event.c.action.in_(sorted(CHANGE_ACTIONS | {"export"})))
+            .where(audit_event.c.sealed == 0,
+                   audit_event.c.action.in_(sorted(CHANGE_ACTIONS | {"export", "users"})))
             .order_by(audit_event.c.id)
         ).all()
         for row in rows:
@@ -638,12 +648,13 @@ def _check_change_log(conn: sa.Connection, walk: _Walk, report: _Report) -> None
 
 
 def _check_accounts(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
-    """The user registry against the trail: each account as its last change event left it.
+    """The user registry against the trail: each account as its last change event (or attestation) left it.
 
-    Accounts whose changes carry no digest (written before this check existed, or straight into the
-    tables with no event at all) cannot be compared; they are not reported.
+    Before any attestation, accounts whose changes carry no digest (written before this check existed,
+    or straight into the tables with no event at all) cannot be compared and are not reported; from the
+    first attestation on, every account the plugin adds carries a digest, so one without is reported.
     """
-    if not walk.accounts:
+    if not walk.accounts and not walk.attested:
         return
     try:
         users = conn.execute(sa.select(app_user)).all()
@@ -660,6 +671,9 @@ def _check_accounts(conn: sa.Connection, walk: _Walk, report: _Report) -> None:
         present.add(user_id)
         expected = walk.accounts.get(user_id)
         if expected is None:
+            if walk.attested:
+                report.add(None, f"利用者 {user_id} が、監査証跡に記録のないまま追加されています"
+                                 "（利用者の証明の後、プラグインを経ない追加）")  # fmt: skip
             continue
         now = account_digest(user_id, str(row.dept_code), roles.get(row.id, []), bool(row.enabled),
                              row.valid_from, row.valid_to)  # fmt: skip

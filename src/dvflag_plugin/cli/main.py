@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from dvflag_hookspecs import ALL_ROLES
+from dvflag_hookspecs import ALL_ROLES, UserAccount
 
 from ..files import private_dir, write_bytes
 from .audit_trust import attach as attach_audit_trust
@@ -190,11 +190,38 @@ def users_list(url: str | None) -> None:
         found = bootstrap.list_users(rt, bootstrap.operator_actor())  # an operator's read is audited too
     click.echo("\t".join(USERS_HEADER))
     for a in found:
-        state = "有効" if a.enabled else "無効"
-        until = a.valid_to.isoformat() if a.valid_to else "-"
-        click.echo(f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}")
+        click.echo(_user_line(a))
     if not found:
         click.echo("（利用者はいません / no users）", err=True)
+
+
+@users.command("attest")
+@url_option
+def users_attest(url: str | None) -> None:
+    """全利用者の現在の登録を監査証跡に証明（1 回） / attest every account in the audit trail (run once).
+
+    各利用者の所属・ロール・有効期間・有効のダイジェスト（利用者ID → ダイジェスト、氏名なし）を 1 件の
+    監査イベントに記録します。以後 `dvflag audit verify` は、テーブルで直接変更・追加された利用者を報告します。
+    表示される一覧が正しいことを先に `dvflag users list` で確認してください /
+    records one event with a digest of each account (department, roles, validity, enabled; user id →
+    digest, no names); from then on verify reports accounts edited or added straight in the tables.
+    Check the registry with `dvflag users list` first: what is attested becomes the baseline.
+    """
+    from ..service import bootstrap
+
+    with open_runtime(url) as rt:
+        echo_database(rt.engine)
+        found = bootstrap.attest_users(rt, bootstrap.operator_actor())
+    click.echo(f"利用者 {len(found)} 件の登録を監査証跡に証明しました / attested {len(found)} accounts")
+    click.echo("\t".join(USERS_HEADER))
+    for a in found:
+        click.echo(_user_line(a))
+
+
+def _user_line(a: UserAccount) -> str:
+    state = "有効" if a.enabled else "無効"
+    until = a.valid_to.isoformat() if a.valid_to else "-"
+    return f"{a.user_id}\t{a.dept_code}\t{','.join(sorted(a.roles))}\t{state}\t{a.valid_from}〜{until}"
 
 
 def _modify(url: str | None, user_id: str, changes: dict[str, Any], roles: frozenset[str] | None) -> None:

@@ -391,7 +391,7 @@ def _users(settings: Settings) -> FunctionDescriptor:
         placements=(Placement("administration", 10),),
         effects=Effects(read_only=False, changes_data=True, destructive=False, idempotent=False),
         results=(
-            ResultShape("table", t("利用者一覧", "Users"), USER_COLUMNS, when=fl.when("op", "list"),
+            ResultShape("table", t("利用者一覧", "Users"), USER_COLUMNS, when=fl.when("op", "list", "attest"),
                         empty=t("利用者は登録されていません", "No users")),
             ResultShape("record", t("利用者", "User"), USER_COLUMNS),
         ),
@@ -412,6 +412,15 @@ def _users(settings: Settings) -> FunctionDescriptor:
                 t("{user_id} を無効化します。この利用者は本機能を利用できなくなります。よろしいですか。",
                   "Disable {user_id}? The user can no longer use this plugin."),
                 when=fl.when("op", "disable"), show=("user_id",), button=t("無効化する", "Disable"),
+            ),
+            Confirmation(
+                "confirm",
+                t("現在のすべての利用者の所属・ロール・有効期間・有効を正しいものとして監査証跡に記録します。以後、"
+                  "プラグインを経ずに変更・追加された利用者は検証で報告されます。先に一覧で内容を確認してください。"
+                  "よろしいですか。",
+                  "Record every account as it stands (department, roles, validity, enabled) in the audit trail? "
+                  "From then on verify reports accounts changed or added outside the plugin. Check the list first."),
+                when=fl.when("op", "attest"), show=(), button=t("証明する", "Attest"),
             ),
         ),
     )

@@ -227,6 +227,7 @@ USER_OP_CHOICES = (
     Choice("roles", t("ロール変更", "Change roles")),
     Choice("disable", t("無効化", "Disable")),
     Choice("enable", t("有効化", "Enable")),
+    Choice("attest", t("全利用者の証明（監査証跡に記録）", "Attest every account (in the audit trail)")),
 )
 AUDITED_ACTION_CHOICES = (
     Choice("register", t("登録", "Register")),

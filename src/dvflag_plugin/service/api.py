@@ -68,7 +68,7 @@ class DvflagService:
         return self.runtime.run(actor, "export", lambda op: exports.export(op, params), via=via, params=params)
 
     def users(self, actor: Actor, params: Mapping[str, Any]) -> Any:
-        """利用者管理: list, add, update, roles, disable, enable."""
+        """利用者管理: list, add, update, roles, disable, enable, attest."""
         return self.runtime.run(actor, "users", lambda op: users.users(op, params), params=params)
 
     def audit(

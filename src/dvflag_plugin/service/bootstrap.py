@@ -57,6 +57,16 @@ def list_users(rt: Runtime, actor: Actor) -> tuple[UserAccount, ...]:
     return rt.run(actor, "users", work)
 
 
+def attest_users(rt: Runtime, actor: Actor) -> tuple[UserAccount, ...]:
+    """Attest every account from the CLI (``users attest``): one event with the digest of each."""
+
+    def work(op: Op) -> tuple[UserAccount, ...]:
+        op.details.update(op="attest", source="cli")
+        return users.attest(op)
+
+    return rt.run(actor, "users", work, writes=True)
+
+
 def modify_user(
     rt: Runtime, actor: Actor, *, user_id: str, changes: dict[str, Any], roles: frozenset[str] | None
 ) -> UserAccount:

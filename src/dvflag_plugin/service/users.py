@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dvflag_hookspecs import ALL_ROLES, UserAccount
 from dvflag_hookspecs.roles import USER_ADMIN
 
-from ..audit.account_digest import DETAIL_KEY, account_digest
+from ..audit.account_digest import ATTEST_KEY, DETAIL_KEY, account_digest
 from ..errors import (
     DuplicateError,
     NotFoundError,
@@ -28,7 +28,7 @@ from ..storage.schema import app_user, user_role
 from ..storage.transactions import begin_write, inserted_id
 from .runtime import Op
 
-OPS = ("list", "get", "add", "update", "roles", "disable", "enable")
+OPS = ("list", "get", "add", "update", "roles", "disable", "enable", "attest")
 USER_FIELDS = ("op", "user_id", "dept_code", "roles", "valid_from", "valid_to", "enabled", "row_version")
 OP_FIELDS: dict[str, frozenset[str]] = {
     "list": frozenset({"op"}),
@@ -38,6 +38,7 @@ OP_FIELDS: dict[str, frozenset[str]] = {
     "roles": frozenset({"op", "user_id", "roles", "row_version"}),
     "disable": frozenset({"op", "user_id", "row_version"}),
     "enable": frozenset({"op", "user_id", "row_version"}),
+    "attest": frozenset({"op"}),
 }
 """What each op uses; any other parameter given with it is refused, never silently ignored."""
 _ROLE_NAME = re.compile(r"[a-z_]{1,16}", re.ASCII)
@@ -156,8 +157,36 @@ def list_users(conn: sa.Connection) -> tuple[UserAccount, ...]:
     return tuple(_account(conn, r) for r in rows)
 
 
+def attest(op: Op) -> tuple[UserAccount, ...]:
+    """Record the digest of every account in this operation's event: verify's baseline for each.
+
+    Accounts never changed through the plugin since digests were added have none otherwise. The rows
+    are read with locking reads (``FOR UPDATE``; on SQLite under the write lock), so that a change
+    committing meanwhile is sealed after this event and its digest is the later one. The event
+    carries user ids and digests only; the result lists the accounts for the administrator to review.
+    """
+    begin_write(op.conn)
+    rows = op.conn.execute(sa.select(app_user).order_by(app_user.c.user_id).with_for_update()).all()
+    roles: dict[int, list[str]] = {}
+    for pk, role in op.conn.execute(sa.select(user_role.c.user_pk, user_role.c.role_name).with_for_update()):
+        roles.setdefault(int(pk), []).append(str(role))
+    found = tuple(
+        UserAccount(
+            user_id=r.user_id, dept_code=r.dept_code, roles=frozenset(roles.get(int(r.id), [])),
+            enabled=bool(r.enabled), valid_from=r.valid_from, valid_to=r.valid_to, row_version=int(r.row_version),
+        )
+        for r in rows
+    )
+    op.details["count"] = len(found)
+    op.details[ATTEST_KEY] = {
+        a.user_id: account_digest(a.user_id, a.dept_code, a.roles, a.enabled, a.valid_from, a.valid_to)
+        for a in found
+    }
+    return found
+
+
 def users(op: Op, params: Mapping[str, Any]) -> Any:
-    """The dvflag.users function: list / get / add / update / roles / disable / enable.
+    """The dvflag.users function: list / get / add / update / roles / disable / enable / attest.
 
     A user_admin changes nothing about its own account, by any op.
     """
@@ -171,6 +200,8 @@ def users(op: Op, params: Mapping[str, Any]) -> Any:
         found = list_users(op.conn)
         op.details["count"] = len(found)
         return found
+    if action == "attest":
+        return attest(op)
     settings = op.rt.settings
     user_id = v.code(v.required(p, "user_id"), settings, field="user_id", kind="user_id")
     op.target = f"user:{user_id}"
