@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .prepared import Prepared
+from .transactions import dropped_driver_error, invalidate_pool
 
 _log = logging.getLogger("dvflag")
 _warned: set[str] = set()
@@ -184,16 +185,16 @@ def _failed(engine: sa.Engine, fairy: Any, driver: Any, cursor: Any, err: Except
         _warned.add(kind)
         _log.warning("dvflag: a caution's driver path failed (%s); answered through SQLAlchemy instead", kind)
     if disconnect:
-        invalidate_pool = getattr(engine.pool, "_invalidate", None)
-        if invalidate_pool is not None:
-            invalidate_pool(fairy, err)
+        invalidate_pool(engine, fairy, err)  # the fairy itself is invalidated by ``_release``
     return True
 
 
 def _is_disconnect(dialect: sa.Dialect, err: Exception, driver: Any, cursor: Any) -> bool:
     dbapi = dialect.loaded_dbapi
     try:
-        return isinstance(err, dbapi.Error) and bool(dialect.is_disconnect(err, driver, cursor))
+        return isinstance(err, dbapi.Error) and (
+            bool(dialect.is_disconnect(err, driver, cursor)) or dropped_driver_error(err)
+        )
     except Exception:  # a dialect's check failing is no reason to keep a doubtful connection
         return True
 

@@ -26,6 +26,31 @@ _PG_RETRY = {"40001", "40P01", "55P03"}
 _MYSQL_RETRY = {1205, 1213, 1305}  # 1305: the savepoint went with a transaction a deadlock rolled back
 _ORACLE_RETRY = {60, 8177, 54, 30006}  # ORA-00060 deadlock, ORA-08177 serialize, ORA-00054/30006 busy
 
+# What means "the server dropped this connection" when SQLAlchemy's dialect does not say so: a
+# pg_terminate_backend is asynchronous, so the FATAL 57P01 can arrive as the answer to a statement
+# before libpq has seen the socket close (psycopg's ``broken`` is still False, and so is the dialect's
+# ``is_disconnect``). SQLSTATE class 57P0 (admin/crash shutdown, cannot connect now, database dropped)
+# and class 08 (connection exception); MySQL/MariaDB and Oracle numbers; and the first line of the
+# client's message, matched at its start only (a value quoted later in the line never matches).
+_PG_DROPPED_PREFIXES = ("57P0", "08")
+_MYSQL_DROPPED = {1927, 2006, 2013, 2014, 2045, 2055, 4031}  # 1927: connection killed; 2006/2013: gone, lost
+_ORACLE_DROPPED = {28, 1012, 3113, 3114, 3135}  # ORA-00028 session killed, ORA-01012 not logged on, 031xx EOF
+_DROPPED_MESSAGES = (
+    "terminating connection",  # 57P01 … due to administrator command, 57P02 … because of crash of another
+    "server closed the connection unexpectedly",
+    "consuming input failed",  # psycopg 3: "consuming input failed: server closed the connection …"
+    "sending query failed",
+    "sending query and params failed",
+    "the connection is lost",
+    "the connection is closed",
+    "connection already closed",
+    "could not receive data from server",
+    "could not send data to server",
+    "ssl syscall error",
+    "lost connection to",  # MySQL client 2013
+    "connection was killed",  # MariaDB 1927
+)
+
 EMBEDDED_BUSY_TIMEOUT_MS = 5000
 """busy_timeout of the embedded SQLite default: writers wait this long for one another, never readers."""
 
@@ -68,8 +93,8 @@ def transaction(engine: sa.Engine, *, write: bool = True, one_write_last: bool =
             begin_write(conn)
         try:
             yield conn
-        except BaseException:
-            _rollback_quietly(conn)
+        except BaseException as err:
+            _after_failure(conn, err)
             raise
         conn.commit()
 
@@ -87,10 +112,57 @@ def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         try:
             yield conn
-        except BaseException:
-            _rollback_quietly(conn)
+        except BaseException as err:
+            _after_failure(conn, err)
             raise
         conn.rollback()
+
+
+def _after_failure(conn: sa.Connection, err: BaseException) -> None:
+    """Roll back; or, for a drop the dialect did not recognise, discard the connection as it would.
+
+    SQLAlchemy invalidates a connection (and marks every connection pooled before it as stale) when
+    its dialect says "disconnect"; for the drops only ``dropped_driver_error`` recognises, do the same
+    here, so that the retry does not meet a dead connection from the pool.
+    """
+    if isinstance(err, sa.exc.DBAPIError) and not err.connection_invalidated and dropped_driver_error(err.orig):
+        if not conn.invalidated:
+            invalidate_pool(conn.engine, conn.connection, err)
+            with suppress(sa.exc.SQLAlchemyError):
+                conn.invalidate()
+        return
+    _rollback_quietly(conn)
+
+
+def invalidate_pool(engine: sa.Engine, fairy: Any, err: BaseException) -> None:
+    """As a Connection does on a disconnect: every connection pooled before now is replaced on its next
+    checkout (a restarted server dropped them all), not only this one."""
+    invalidate = getattr(engine.pool, "_invalidate", None)
+    if invalidate is not None:
+        with suppress(Exception):
+            invalidate(fairy, err, _checkin=False)
+
+
+def dropped_driver_error(orig: object) -> bool:
+    """True when a driver exception says the server dropped the connection (see ``_DROPPED_MESSAGES``).
+
+    Looks at the SQLSTATE, the MySQL/Oracle error number and the start of the message's first line
+    only; nothing of the message is logged or kept.
+    """
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate.upper().startswith(_PG_DROPPED_PREFIXES):
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool) and args[0] in _MYSQL_DROPPED:
+        return True
+    code = getattr(args[0], "code", None) if args and not isinstance(args[0], int | str) else None
+    if isinstance(code, int) and code in _ORACLE_DROPPED:
+        return True
+    try:
+        first = str(orig).strip().partition("\n")[0].lower()
+    except Exception:
+        return False
+    return first.startswith(_DROPPED_MESSAGES)
 
 
 def _rollback_quietly(conn: sa.Connection) -> None:
@@ -125,8 +197,9 @@ def is_retryable(err: BaseException) -> bool:
 
 
 def is_disconnect(err: BaseException) -> bool:
-    """True when the driver reported a dropped connection (the pool has discarded it)."""
-    return isinstance(err, sa.exc.DBAPIError) and bool(err.connection_invalidated)
+    """True when the server dropped the connection: the dialect said so (the pool has discarded it), or
+    ``dropped_driver_error`` recognises what the dialect missed (``transaction`` has discarded it)."""
+    return isinstance(err, sa.exc.DBAPIError) and (bool(err.connection_invalidated) or dropped_driver_error(err.orig))
 
 
 def with_retries(fn: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
