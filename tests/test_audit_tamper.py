@@ -730,12 +730,18 @@ def test_queued_events_sealed_by_another_process_are_not_reported(
 
 def test_a_keyless_process_behind_a_signed_trail_keeps_a_bounded_ledger(
     trail: Trail, data: DummyDataSet, clock: MutableClock, tmp_path: Path, keyfile: Path,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Its sealing cannot run (needs the key): the ledger drops its oldest entries, with one WARNING."""
+    """Its sealing cannot run (needs the key): the ledger drops its oldest entries, with one WARNING.
+
+    A keyless runtime refuses to start on a signed trail (tests/test_keyless_refused.py); one that
+    started before the first signed seal queues until its first seal attempt sees it. That window is
+    what this process is in: its start-up check saw an unsigned trail, and it has not sealed since.
+    """
+    monkeypatch.setattr(audit_trust, "trail_is_signed", lambda engine: False)
     keyless = MockHost(trail.engine, data=data, clock=clock, migrate=False, settings={
-        "dvflag.audit_log_path": str(tmp_path / "keyless.jsonl"), "dvflag.audit_seal_batch": 1,
-        "dvflag.audit_origin": ORIGIN})  # fmt: skip
+        "dvflag.audit_log_path": str(tmp_path / "keyless.jsonl"), "dvflag.audit_seal_batch": 10_000,
+        "dvflag.audit_seal_interval_s": 3600, "dvflag.audit_origin": ORIGIN})  # fmt: skip
     try:
         rt = service_of(keyless.pm).runtime
         rt.ledger.limit = 3
