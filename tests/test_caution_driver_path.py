@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dvflag_hookspecs import Actor
 from dvflag_plugin.audit import chain
@@ -19,6 +26,8 @@ from dvflag_plugin.errors import ValidationError
 from dvflag_plugin.mockhost import MockHost, MutableClock
 from dvflag_plugin.plugin import service_of
 from dvflag_plugin.service import notices
+from dvflag_plugin.service import runtime as runtime_mod
+from dvflag_plugin.service.runtime import Runtime, day_span
 from dvflag_plugin.storage import direct
 from dvflag_plugin.storage.prepared import Prepared
 from dvflag_plugin.storage.schema import audit_event
@@ -178,9 +187,22 @@ def test_the_pooled_connection_goes_back_as_it_was_lent(engine: sa.Engine, warm:
             assert driver.autocommit is False
         if engine.dialect.name == "sqlite":
             assert driver.in_transaction is False
+            assert driver.isolation_level == _fresh_isolation_level(engine)  # autocommit switched back off
         conn.execute(sa.text("SELECT 1"))
         conn.rollback()
     assert lent
+
+
+def _fresh_isolation_level(engine: sa.Engine) -> object:
+    """The pysqlite isolation level of a connection the engine's pool never lent to a caution."""
+    fresh = engine.pool.recreate()
+    try:
+        raw: Any = fresh.connect()
+        level = raw.driver_connection.isolation_level
+        raw.close()
+        return level
+    finally:
+        fresh.dispose()
 
 
 @contextlib.contextmanager
@@ -198,17 +220,23 @@ def _checkouts(engine: sa.Engine) -> Iterator[list[int]]:
         sa.event.remove(engine, "checkout", count)
 
 
-@pytest.mark.backend(*DIRECT)
-def test_cautions_reuse_one_pinned_connection_until_close(
-    engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path
-) -> None:
+@pytest.fixture
+def pinned(engine: sa.Engine, data: DummyDataSet, clock: MutableClock, tmp_path: Path) -> Any:
+    """A host that never seals during the test, one held number, and its caution connection pinned."""
     host = _host(engine, data, clock, tmp_path, **QUEUE_ONLY)
     held, free = _numbers(host)[:2]
     host.call("dvflag.register", host.actor("u-kodomo-reg1"), address_no=held)
     viewer = host.actor("u-zeimu-view1")
     host.notices(viewer, [free])  # the envelope fills the cache
-    line = service_of(host.pm).runtime.caution_line
     host.notices(viewer, [held])  # pinned now
+    yield host, viewer, held, free
+    host.close()
+
+
+@pytest.mark.backend(*DIRECT)
+def test_cautions_reuse_one_pinned_connection_until_close(engine: sa.Engine, pinned: Any) -> None:
+    host, viewer, held, free = pinned
+    line = service_of(host.pm).runtime.caution_line
     before = len(_events(engine))
     with _checkouts(engine) as checkouts:
         for _ in range(20):
@@ -224,7 +252,6 @@ def test_cautions_reuse_one_pinned_connection_until_close(
     with _checkouts(engine) as checkouts:
         host.notices(viewer, [held])
     assert checkouts  # after close, every caution takes a pooled connection
-    host.close()
 
 
 @pytest.mark.backend(*DIRECT)
@@ -251,19 +278,19 @@ def test_a_forked_child_never_uses_nor_closes_its_parents_connection(
     host, viewer, held, _ = warm
     line = service_of(host.pm).runtime.caution_line
     host.notices(viewer, [held])
-    parents = line._fairy
-    assert parents is not None
-    monkeypatch.setattr(direct.os, "getpid", lambda: -1)  # as in a child after fork()
+    parents, parents_cursor, lent = line._fairy, line._cursor, line._lent
+    assert parents is not None and parents_cursor is not None
+    monkeypatch.setattr(direct, "_forks", [direct._forks[0] + 1])  # as in a child after fork()
     monkeypatch.setattr(direct, "_parents", [])
     before = len(_events(engine))
     assert held in host.notices(viewer, [held])
-    assert line._fairy is not parents and direct._parents == [parents]  # kept alive, never touched
+    assert line._fairy is not parents and direct._parents == [(parents, parents_cursor)]  # kept, never touched
     assert parents.is_valid and len(_events(engine)) == before + 1
     line.close()  # the "child" gives back its own connection, and keeps its parent's untouched
-    assert direct._parents == [parents] and parents.is_valid
+    assert direct._parents == [(parents, parents_cursor)] and parents.is_valid
     monkeypatch.undo()  # (the test plays both processes: the "parent" gives its own back, as close() does)
-    direct._release(parents, parents.driver_connection, False if engine.dialect.name == "postgresql" else None,
-                    broken=False)  # fmt: skip
+    parents_cursor.close()
+    direct._release(engine, parents, parents.driver_connection, lent, broken=False)
 
 
 @pytest.mark.backend("postgresql")
@@ -333,3 +360,55 @@ def test_after_a_dead_connection_the_pool_hands_out_only_live_ones(engine: sa.En
     for _ in range(3):  # as after a Connection's disconnect: the other pooled connections are renewed too
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+
+
+@pytest.mark.backend("sqlite")
+def test_a_sqlite_caution_is_one_autocommit_statement_that_waits_for_a_writers_lock(
+    engine: sa.Engine, pinned: Any
+) -> None:
+    host, viewer, held, _ = pinned
+    line = service_of(host.pm).runtime.caution_line
+    assert line._driver.isolation_level is None  # pinned in autocommit mode: no BEGIN and COMMIT around it
+    writer = sqlite3.connect(str(engine.url.database), isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
+    threading.Timer(0.3, writer.execute, ("COMMIT",)).start()
+    before = len(_events(engine))
+    started = time.monotonic()
+    try:
+        with _checkouts(engine) as checkouts:
+            assert held in host.notices(viewer, [held])
+    finally:
+        time.sleep(0.4) if writer.in_transaction else None  # (the timer has not run: let it)
+        writer.close()
+    assert time.monotonic() - started >= 0.25  # it waited for the lock (busy timeout) ...
+    assert checkouts == [] and len(_events(engine)) == before + 1  # ... on the driver path, one event
+
+
+NAIVE_2000 = datetime(2000, 1, 1, tzinfo=UTC).replace(tzinfo=None)  # hypothesis takes naive bounds
+NAIVE_2100 = datetime(2100, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+
+
+@given(st.lists(st.datetimes(min_value=NAIVE_2000, max_value=NAIVE_2100, timezones=st.just(UTC)), min_size=1,
+                max_size=30), st.sampled_from([9, 0, -5, 14]))
+def test_the_local_day_from_the_cached_span_is_the_settings_day(instants: list[datetime], offset: int) -> None:
+    settings = Settings.from_mapping({"dvflag.utc_offset_hours": offset})
+    rt = SimpleNamespace(settings=settings, _day_span=None)
+    for instant in [*instants, *sorted(instants)]:
+        assert Runtime.local_day(rt, instant) == settings.local_day(instant)  # type: ignore[arg-type]
+        for edge in (rt._day_span or ())[:2]:
+            for t in (edge - timedelta(microseconds=1), edge):
+                assert Runtime.local_day(rt, t) == settings.local_day(t)  # type: ignore[arg-type]
+    assert day_span(settings, date.max) is None and day_span(settings, date.min) is None
+
+
+def test_only_clean_actors_are_remembered_and_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime_mod, "CLEAN_ACTORS_LIMIT", 3)
+    rt = SimpleNamespace(settings=Settings(), clean_actors=set())
+    bad = [Actor("bad id", "D0102"), Actor("u-ok", "D 01"), Actor("u-ok", 7)]  # type: ignore[arg-type]
+    for actor in bad * 2:
+        assert runtime_mod.actor_is_clean(rt, actor) is False  # type: ignore[arg-type]
+    assert rt.clean_actors == set()
+    for i in range(5):
+        assert runtime_mod.actor_is_clean(rt, Actor(f"u-{i}", "D0102")) is True  # type: ignore[arg-type]
+        assert len(rt.clean_actors) <= 3
+    assert runtime_mod.actor_is_clean(rt, "u-0") is False  # type: ignore[arg-type]

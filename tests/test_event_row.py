@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,3 +73,51 @@ def test_event_ids_are_uuid7_in_time_order() -> None:
     assert prefixes == sorted(prefixes)  # the millisecond prefix never goes back
     assert abs(prefixes[-1] - datetime.now(UTC).timestamp() * 1000) < 60_000
     assert len(set(ids)) == len(ids)
+
+
+CAUTIONS = st.sampled_from([{"count": 1, "flagged_count": 0}, {"count": 1, "flagged_count": 1}])
+
+
+@given(texts, texts, texts, maybe, CAUTIONS, st.booleans())
+def test_a_callers_details_json_gives_the_same_row(
+    actor_id: str, dept: str, action: str, target: str | None, extra: dict[str, object], signed: bool
+) -> None:
+    draft = _draft(actor_id, dept, action, target, None, extra)
+    sign = (lambda text: signing.tag_text(SECRET, text)) if signed else None
+    given_json, _ = chain.event_row(draft, now=datetime(2026, 12, 2, tzinfo=UTC), authenticate=sign,
+                                    details_json=chain.canonical_json(extra))
+    assert _recomputed(given_json, draft)[0] == given_json["leaf_hash"]
+    stored = json.loads(str(given_json["details"]))
+    assert chain.canonical_json(stored) == given_json["details"]  # canonical, the tag included when signed
+    assert (chain.AUTH_FIELD in stored) is signed and {k: v for k, v in stored.items() if k != "auth"} == extra
+
+
+def test_the_json_prefix_cache_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chain, "PREFIX_CACHE_LIMIT", 3)
+    monkeypatch.setattr(chain, "_PREFIXES", {})
+    for i in range(10):
+        draft = _draft(f"u-{i}", 'D"01\u3000', "notices", None, None, {})
+        row, _ = chain.event_row(draft, now=datetime(2026, 12, 2, tzinfo=UTC))
+        assert _recomputed(row, draft)[0] == row["leaf_hash"]
+        assert len(chain._PREFIXES) <= 3
+
+
+def test_a_forked_child_draws_other_random_bits_than_its_parent() -> None:
+    chain.new_event_id()  # the parent holds a block of random bytes when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, through the pipe
+        try:
+            os.write(write, chain.new_event_id().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        child = uuid.UUID(os.read(read, 64).decode())
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    parent = uuid.UUID(chain.new_event_id())
+    random_bits = (1 << 74) - 1 & (parent.int >> 64 & 0xFFF) << 62 | parent.int & (1 << 62) - 1
+    child_bits = (1 << 74) - 1 & (child.int >> 64 & 0xFFF) << 62 | child.int & (1 << 62) - 1
+    assert random_bits != child_bits  # without the fork hook both would draw the same bytes of one block

@@ -24,7 +24,7 @@ from ..rules.record import active_clause
 from ..storage import counters
 from ..storage.prepared import Prepared
 from ..storage.schema import CHANGE_COUNTER, audit_event, counter, registration
-from .runtime import Op, Runtime, actor_problem
+from .runtime import Op, Runtime, actor_is_clean
 
 CAUTION = (
     "【取扱注意】この方は DV等支援措置の対象者として登録されています。"
@@ -173,6 +173,11 @@ _event_if_current = Prepared(
 """A caution's event, inserted only while the change counter still reads what the cache was built at."""
 
 
+_SEQUENCES = (list, tuple)
+_CAUTION_DETAILS = tuple(chain.canonical_json({"count": 1, "flagged_count": flagged}) for flagged in (0, 1))
+"""A single caution's details, not held and held, in canonical JSON (serialised once)."""
+
+
 def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, list[Notice]] | None:
     """One number on a screen, answered from a current cache on the driver path (storage/direct.py).
 
@@ -181,27 +186,29 @@ def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, 
     missing, of another day or behind the change counter, the driver path switched off or failing.
     Nothing is committed when it returns None.
     """
-    if not rt.direct_cautions or not isinstance(address_nos, list | tuple) or len(address_nos) != 1:
+    if not rt.direct_cautions or not isinstance(address_nos, _SEQUENCES) or len(address_nos) != 1:
         return None
     cached = rt.active_cache
     given = address_nos[0]
-    if cached is None or actor_problem(actor, rt.settings) is not None:
+    if cached is None or not actor_is_clean(rt, actor):
         return None
     try:
         number = v.address_no(given, rt.settings, field="address_nos")
     except ValidationError:
         return None
     now = rt.now()
-    if cached[1] != rt.settings.local_day(now):
+    if cached[1] != rt.local_day(now):
         return None
     is_held = number in cached[2]
     draft = chain.Draft(
         actor.user_id, actor.dept_code, "notices", number, "ok", None, {"count": 1, "flagged_count": int(is_held)}
     )
     rt.require_key()
-    row, queued = chain.event_row(draft, now=now, authenticate=rt.authenticate)
-    params = {**row, "counter_name": CHANGE_COUNTER, "seen_no": cached[0]}
-    if not rt.caution_line.insert_one(_event_if_current, params):
+    row, queued = chain.event_row(
+        draft, now=now, authenticate=rt.authenticate, details_json=_CAUTION_DETAILS[is_held]
+    )
+    row["counter_name"], row["seen_no"] = CHANGE_COUNTER, cached[0]
+    if not rt.caution_line.insert_one(_event_if_current, row):
         return None
     rt.queued(queued, screen=True)  # committed: into this process's ledger of queued events
     return {given: [Notice(number, "caution", CAUTION)]} if is_held else {}

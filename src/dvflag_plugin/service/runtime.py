@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -79,6 +79,37 @@ def actor_problem(actor: object, settings: Settings) -> str | None:
     if not isinstance(dept, str) or len(dept) > 16 or not settings.code_regex("dept_code").fullmatch(dept):
         return "dept_code"
     return None
+
+
+CLEAN_ACTORS_LIMIT = 4096
+"""Checked actors a runtime remembers; the set starts over beyond this."""
+
+
+def actor_is_clean(rt: Runtime, actor: object) -> bool:
+    """``actor_problem`` is None, remembered per runtime for exact ``Actor`` values of plain strings."""
+    if type(actor) is not Actor or type(actor.user_id) is not str or type(actor.dept_code) is not str:
+        return actor_problem(actor, rt.settings) is None
+    clean = rt.clean_actors
+    if actor in clean:
+        return True
+    if actor_problem(actor, rt.settings) is not None:
+        return False
+    if len(clean) >= CLEAN_ACTORS_LIMIT:
+        clean.clear()
+    clean.add(actor)
+    return True
+
+
+def day_span(settings: Settings, day: date) -> tuple[datetime, datetime, date] | None:
+    """(first instant, first instant of the next day, day) of a local day in UTC; None if the zone is odd."""
+    tz, tick = settings.tz, timedelta(microseconds=1)
+    try:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+        end = (datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(days=1)).astimezone(UTC)
+        edges = [settings.local_day(t) for t in (start - tick, start, end - tick, end)]
+    except OverflowError:  # the first or last representable day
+        return None
+    return (start, end, day) if edges[0] != day and edges[1] == day == edges[2] and edges[3] != day else None
 
 
 def utc_now() -> datetime:
@@ -195,6 +226,9 @@ class Runtime:
         self.direct_cautions = self.settings.caution_driver_path and direct.usable(engine)
         """Screen cautions answered from a current cache go to the driver (storage/direct.py)."""
         self.caution_line = direct.Pinned(engine)
+        self._day_span: tuple[datetime, datetime, date] | None = None
+        self.clean_actors: set[Actor] = set()
+        """Actors ``actor_problem`` passed (screen cautions skip the check; bounded, see ``actor_is_clean``)."""
         """The pool connection this process keeps for screen cautions (checked out on first use)."""
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
@@ -208,6 +242,8 @@ class Runtime:
         self._sealing = threading.Lock()
         self._pending = 0
         self._pending_since = 0.0
+        self._wake_at = max(self.settings.audit_seal_batch, sealer.DEFAULT_BATCH)
+        """Queued screen cautions that wake the sealing thread before its interval: one full sealer batch."""
         self._unsealed = False  # queued since this process last sealed without finding the sealer busy
         self._needs_key_logged = False
         self._keyless = False  # the last seal found a signed trail and no key here
@@ -230,13 +266,24 @@ class Runtime:
     def now(self) -> datetime:
         """The host clock as an aware UTC datetime."""
         now = self.clock()
+        if now.tzinfo is UTC:
+            return now
         if now.tzinfo is None:
             raise ValueError("the host clock must return an aware datetime")
         return now.astimezone(UTC)
 
     def today(self) -> date:
         """The municipality's local day."""
-        return self.settings.local_day(self.now())
+        return self.local_day(self.now())
+
+    def local_day(self, now: datetime) -> date:
+        """``settings.local_day(now)``; answered from the last day's UTC span while ``now`` falls in it."""
+        span = self._day_span
+        if span is not None and span[0] <= now < span[1]:
+            return span[2]
+        day = self.settings.local_day(now)
+        self._day_span = day_span(self.settings, day)
+        return day
 
     def require_key(self) -> None:
         """Refuse an audit write on a signed trail without the key (a bool: once per runtime, see ``__init__``).
@@ -268,7 +315,7 @@ class Runtime:
         """
         self.require_key()  # refused before anything: not even the refusal can be audited
         now = self.now()
-        today = self.settings.local_day(now)
+        today = self.local_day(now)
         problem = actor_problem(actor, self.settings)
         if problem is not None:  # refused before anything else; audited under a placeholder id
             err = InvalidActorError(f"ホストから渡された操作者の情報が不正です（{problem}）")
@@ -370,27 +417,26 @@ class Runtime:
         (``audit/seal_worker.py``), which also seals if no later call of this process does.
         """
         self.ledger.add(event)
+        worker = self._worker
         with self._seal_lock:
-            first = self._pending == 0
-            if first:
-                self._pending_since = time.monotonic()
-            self._pending += 1
+            pending = self._pending = self._pending + 1
             self._unsealed = True
-            due = (
-                self._pending >= self.settings.audit_seal_batch
-                or time.monotonic() - self._pending_since >= self.settings.audit_seal_interval_s
-            )
-        if screen and self._worker is not None:
+            if pending == 1:
+                self._pending_since = time.monotonic()
+            since = self._pending_since
+        if screen and worker is not None:
             # The thread seals on its interval; a flood of cautions wakes it early only for a full
             # sealer batch (measured: waking it every 64 cautions cost a third of their throughput).
-            if self._pending >= max(self.settings.audit_seal_batch, sealer.DEFAULT_BATCH):
-                self._worker.wake()
-            elif first:
-                self._worker.start()
-        elif due:
+            if pending >= self._wake_at:
+                worker.wake()
+            elif pending == 1:
+                worker.start()
+            return
+        settings = self.settings
+        if pending >= settings.audit_seal_batch or time.monotonic() - since >= settings.audit_seal_interval_s:
             self.seal(max_batches=1, opportunistic=True)
-        elif first and self._worker is not None:
-            self._worker.start()  # seals within the interval if no other call of this process comes
+        elif pending == 1 and worker is not None:
+            worker.start()  # seals within the interval if no other call of this process comes
 
     def _seal_round(self, woken: bool) -> bool:
         """The thread's round: seal this process's queued events when woken or due; True while any wait.

@@ -37,10 +37,57 @@ from .transactions import dropped_driver_error, invalidate_pool
 _log = logging.getLogger("dvflag")
 _warned: set[str] = set()
 _parents: list[Any] = []
+_forks = [0]
+"""Forks this process is down from its first (a cheap "is this still the process that pinned it?")."""
+
+
+def _after_fork() -> None:
+    _forks[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 DRIVER_DIALECTS = frozenset({"sqlite", "postgresql"})
 AUTOCOMMIT_DRIVERS = frozenset({"psycopg", "psycopg2"})
 """PostgreSQL drivers whose ``autocommit`` switch lets the statement commit by itself (no BEGIN/COMMIT)."""
+
+_UNCHANGED = object()
+"""``_autocommit_on``'s answer when the connection was already in autocommit mode (nothing to restore)."""
+
+
+def _autocommit_on(dialect: sa.Dialect, driver: Any) -> object:
+    """Put the driver connection in autocommit mode; the setting to restore, or ``_UNCHANGED``.
+
+    One statement then commits by itself: on PostgreSQL one round trip, on SQLite no BEGIN and
+    COMMIT around it — an INSERT takes SQLite's write lock when it starts (busy timeout applies),
+    so the statement reads the counter and writes its row in one atomic step. SQLite's switch is
+    ``isolation_level = None`` (pysqlite); the caller has checked the connection holds no transaction.
+    """
+    if dialect.name == "sqlite":
+        if driver.isolation_level is None:
+            return _UNCHANGED
+        if driver.in_transaction:
+            raise RuntimeError("a pooled SQLite connection in a transaction")  # setting None would commit it
+        was = driver.isolation_level
+        driver.isolation_level = None
+        return was
+    if dialect.driver in AUTOCOMMIT_DRIVERS:
+        if driver.autocommit:
+            return _UNCHANGED
+        driver.autocommit = True  # refused inside a transaction
+        return False
+    return _UNCHANGED
+
+
+def _autocommit_restore(dialect_name: str, driver: Any, was: object) -> None:
+    """Undo ``_autocommit_on``."""
+    if was is _UNCHANGED:
+        return
+    if dialect_name == "sqlite":
+        driver.isolation_level = was
+    else:
+        driver.autocommit = was
 
 
 def usable(engine: sa.Engine) -> bool:
@@ -61,19 +108,16 @@ def insert_one(engine: sa.Engine, insert: Prepared, params: Mapping[str, Any]) -
     except sa.exc.SQLAlchemyError:
         return False
     driver: Any = fairy.driver_connection
-    autocommit_was: bool | None = None
+    lent: object = _UNCHANGED
     broken = False
     inserted = False
     try:
-        if engine.dialect.name != "sqlite" and engine.dialect.driver in AUTOCOMMIT_DRIVERS:
-            autocommit_was = bool(driver.autocommit)
-            if not autocommit_was:
-                driver.autocommit = True  # refused inside a transaction: the except below
+        lent = _autocommit_on(engine.dialect, driver)  # refused inside a transaction: the except below
         inserted, broken = _run(engine, fairy, driver, insert, params)
     except Exception as err:  # a driver refusing the switch
         broken = _failed(engine, fairy, driver, None, err)
     finally:
-        _release(fairy, driver, autocommit_was, broken=broken)
+        _release(engine, fairy, driver, lent, broken=broken)
     return inserted
 
 
@@ -91,7 +135,9 @@ class Pinned:
         self._lock = threading.Lock()
         self._fairy: Any = None
         self._driver: Any = None
-        self._pid = 0
+        self._cursor: Any = None
+        self._lent: object = _UNCHANGED
+        self._fork = -1
         self._closed = False
 
     def insert_one(self, insert: Prepared, params: Mapping[str, Any]) -> bool:
@@ -101,9 +147,9 @@ class Pinned:
         try:
             if self._closed:
                 return insert_one(self.engine, insert, params)
-            if (self._fairy is None or self._pid != os.getpid()) and not self._pin():
+            if (self._fairy is None or self._fork != _forks[0]) and not self._pin():
                 return False
-            inserted, broken = _run(self.engine, self._fairy, self._driver, insert, params)
+            inserted, broken = _run(self.engine, self._fairy, self._driver, insert, params, cursor=self._cursor)
             if broken:
                 self._unpin(broken=True)
             return inserted
@@ -114,58 +160,73 @@ class Pinned:
         """Give the connection back to the pool (autocommit restored); later cautions use the pool."""
         with self._lock:
             self._closed = True
-            if self._fairy is not None and self._pid == os.getpid():
+            if self._fairy is not None and self._fork == _forks[0]:
                 self._unpin(broken=False)
             elif self._fairy is not None:
-                _parents.append(self._fairy)  # a parent's, in a forked child: see _pin
-            self._fairy = self._driver = None
+                _parents.append((self._fairy, self._cursor))  # a parent's, in a forked child: see _pin
+            self._fairy = self._driver = self._cursor = None
 
     def _pin(self) -> bool:
         if self._fairy is not None:  # the parent's, in a forked child: never closed nor collected here
-            _parents.append(self._fairy)  # (collecting it would close the parent's session from the child)
-        self._fairy = self._driver = None
+            _parents.append((self._fairy, self._cursor))  # (collecting it would close the parent's session)
+        self._fairy = self._driver = self._cursor = None
         try:
             fairy = self.engine.raw_connection()
         except sa.exc.SQLAlchemyError:
             return False
         driver: Any = fairy.driver_connection
         try:
-            if self.engine.dialect.name != "sqlite" and self.engine.dialect.driver in AUTOCOMMIT_DRIVERS:
-                driver.autocommit = True
+            lent = _autocommit_on(self.engine.dialect, driver)
+            cursor = fairy.cursor()  # reused by every caution on this connection
         except Exception as err:
-            _release(fairy, driver, None, broken=_failed(self.engine, fairy, driver, None, err))
+            _release(self.engine, fairy, driver, _UNCHANGED, broken=_failed(self.engine, fairy, driver, None, err))
             return False
-        self._fairy, self._driver, self._pid = fairy, driver, os.getpid()
+        self._fairy, self._driver, self._cursor, self._lent, self._fork = fairy, driver, cursor, lent, _forks[0]
         return True
 
     def _unpin(self, *, broken: bool) -> None:
-        autocommit = (
-            False if self.engine.dialect.name != "sqlite" and self.engine.dialect.driver in AUTOCOMMIT_DRIVERS else None
-        )
-        _release(self._fairy, self._driver, autocommit, broken=broken)
+        cursor, self._cursor = self._cursor, None
+        try:
+            if cursor is not None:
+                cursor.close()
+        except Exception:  # a cursor that cannot close: the connection is discarded below
+            broken = True
+        _release(self.engine, self._fairy, self._driver, self._lent, broken=broken)
         self._fairy = self._driver = None
+        self._lent = _UNCHANGED
 
 
-def _run(engine: sa.Engine, fairy: Any, driver: Any, insert: Prepared, params: Mapping[str, Any]) -> tuple[bool, bool]:
-    """(inserted, broken): the statement and its commit on one connection; nothing left open."""
+def _run(
+    engine: sa.Engine, fairy: Any, driver: Any, insert: Prepared, params: Mapping[str, Any], *, cursor: Any = None
+) -> tuple[bool, bool]:
+    """(inserted, broken): the statement and its commit on one connection; nothing left open.
+
+    ``cursor``: the pinned connection's own (kept open); otherwise one is opened and closed here.
+    """
     dialect = engine.dialect
-    cursor: Any = None
+    own = cursor is None
     try:
-        cursor = fairy.cursor()
+        if own:
+            cursor = fairy.cursor()
         sql, args = insert.driver_args(dialect, params)
         if dialect.name == "sqlite":
             if driver.in_transaction:
                 return False, True  # not a fresh connection: leave it to the envelope, and replace it
-            cursor.execute("BEGIN IMMEDIATE")  # the write lock first (busy timeout), as begin_write does
-            cursor.execute(sql, args)
-            inserted = cursor.rowcount == 1
-            cursor.execute("COMMIT" if inserted else "ROLLBACK")  # explicit: right in any driver mode
+            if driver.isolation_level is None:  # autocommit: the INSERT is its own transaction
+                cursor.execute(sql, args)
+                inserted = cursor.rowcount == 1
+            else:
+                cursor.execute("BEGIN IMMEDIATE")  # the write lock first (busy timeout), as begin_write does
+                cursor.execute(sql, args)
+                inserted = cursor.rowcount == 1
+                cursor.execute("COMMIT" if inserted else "ROLLBACK")  # explicit: right in any driver mode
         else:
             cursor.execute(sql, args)
             inserted = cursor.rowcount == 1
             if not (dialect.driver in AUTOCOMMIT_DRIVERS and driver.autocommit):
                 driver.commit()
-        cursor.close()
+        if own:
+            cursor.close()
         return inserted, False
     except Exception as err:  # a driver error: the envelope answers
         return False, _failed(engine, fairy, driver, cursor, err)
@@ -199,11 +260,11 @@ def _is_disconnect(dialect: sa.Dialect, err: Exception, driver: Any, cursor: Any
         return True
 
 
-def _release(fairy: Any, driver: Any, autocommit_was: bool | None, *, broken: bool) -> None:
-    """Give the connection back as the pool lent it (autocommit restored), or discard it."""
+def _release(engine: sa.Engine, fairy: Any, driver: Any, lent: object, *, broken: bool) -> None:
+    """Give the connection back as the pool lent it (autocommit mode restored), or discard it."""
     try:
-        if autocommit_was is False and not broken:
-            driver.autocommit = False
+        if not broken:
+            _autocommit_restore(engine.dialect.name, driver, lent)
     except Exception:
         broken = True
     try:

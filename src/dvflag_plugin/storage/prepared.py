@@ -17,7 +17,9 @@ import sqlalchemy as sa
 
 FAST_DIALECTS = frozenset({"sqlite", "postgresql", "mysql", "mariadb"})
 
-_Plan = tuple[str, tuple[str, ...] | None, dict[str, Callable[[Any], Any]]]
+_Plan = tuple[
+    str, tuple[str, ...] | None, dict[str, Callable[[Any], Any]], tuple[tuple[str, Callable[[Any], Any] | None], ...]
+]
 _PlanKey = tuple[type[sa.Dialect], str, bool]
 
 
@@ -44,17 +46,17 @@ class Prepared:
                 if process is not None:
                     processors[name] = process
             order = tuple(compiled.positiontup) if compiled.positional else None
-            plan = (compiled.string, order, processors)
+            steps = tuple((name, processors.get(name)) for name in order) if order is not None else ()
+            plan = (compiled.string, order, processors, steps)
             self._plans[key] = plan
         return plan
 
     def driver_args(self, dialect: sa.Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
         """The driver's SQL text and its parameters (bound, in the dialect's paramstyle) for ``params``."""
-        sql, order, processors = self._plan(dialect)
-        values = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
+        sql, order, processors, steps = self._plan(dialect)
         if order is not None:
-            return sql, tuple(values[name] for name in order)
-        return sql, values
+            return sql, tuple([params[name] if process is None else process(params[name]) for name, process in steps])
+        return sql, {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> sa.CursorResult[Any]:
         """Run the statement with ``params`` (exactly its keys) in the caller's transaction."""
