@@ -187,20 +187,23 @@ def test_the_pooled_connection_goes_back_as_it_was_lent(engine: sa.Engine, warm:
             assert driver.autocommit is False
         if engine.dialect.name == "sqlite":
             assert driver.in_transaction is False
-            assert driver.isolation_level == _fresh_isolation_level(engine)  # autocommit switched back off
+            level, checkpoints = _fresh_settings(engine)
+            assert driver.isolation_level == level  # autocommit switched back off
+            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == checkpoints > 0  # restored
         conn.execute(sa.text("SELECT 1"))
         conn.rollback()
     assert lent
 
 
-def _fresh_isolation_level(engine: sa.Engine) -> object:
-    """The pysqlite isolation level of a connection the engine's pool never lent to a caution."""
+def _fresh_settings(engine: sa.Engine) -> tuple[object, int]:
+    """(isolation level, WAL autocheckpoint) of a SQLite connection the pool never lent to a caution."""
     fresh = engine.pool.recreate()
     try:
         raw: Any = fresh.connect()
-        level = raw.driver_connection.isolation_level
+        driver = raw.driver_connection
+        settings = driver.isolation_level, driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         raw.close()
-        return level
+        return settings
     finally:
         fresh.dispose()
 
@@ -369,6 +372,7 @@ def test_a_sqlite_caution_is_one_autocommit_statement_that_waits_for_a_writers_l
     host, viewer, held, _ = pinned
     line = service_of(host.pm).runtime.caution_line
     assert line._driver.isolation_level is None  # pinned in autocommit mode: no BEGIN and COMMIT around it
+    assert line._driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # and never checkpoints
     writer = sqlite3.connect(str(engine.url.database), isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
     threading.Timer(0.3, writer.execute, ("COMMIT",)).start()

@@ -137,6 +137,7 @@ class Pinned:
         self._driver: Any = None
         self._cursor: Any = None
         self._lent: object = _UNCHANGED
+        self._checkpoint_was: int | None = None
         self._fork = -1
         self._closed = False
 
@@ -178,22 +179,43 @@ class Pinned:
         try:
             lent = _autocommit_on(self.engine.dialect, driver)
             cursor = fairy.cursor()  # reused by every caution on this connection
+            checkpoint_was = _no_checkpoints(self.engine.dialect, cursor)
         except Exception as err:
             _release(self.engine, fairy, driver, _UNCHANGED, broken=_failed(self.engine, fairy, driver, None, err))
             return False
         self._fairy, self._driver, self._cursor, self._lent, self._fork = fairy, driver, cursor, lent, _forks[0]
+        self._checkpoint_was = checkpoint_was
         return True
 
     def _unpin(self, *, broken: bool) -> None:
         cursor, self._cursor = self._cursor, None
+        checkpoint_was, self._checkpoint_was = self._checkpoint_was, None
         try:
+            if cursor is not None and checkpoint_was is not None and not broken:
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_was)}")
             if cursor is not None:
                 cursor.close()
-        except Exception:  # a cursor that cannot close: the connection is discarded below
+        except Exception:  # a cursor that cannot close or restore: the connection is discarded below
             broken = True
         _release(self.engine, self._fairy, self._driver, self._lent, broken=broken)
         self._fairy = self._driver = None
         self._lent = _UNCHANGED
+
+
+def _no_checkpoints(dialect: sa.Dialect, cursor: Any) -> int | None:
+    """On SQLite, stop this connection from running WAL checkpoints; the setting to restore, else None.
+
+    SQLite's automatic checkpoint runs inside whichever commit finds the WAL over its limit: after a
+    long export or verify held the WAL back, that commit copies everything written meanwhile (measured:
+    cautions waited 0.4–1.4 s). Sealing, exports and every other write keep the default and checkpoint;
+    a screen caution never does. The setting is per connection.
+    """
+    if dialect.name != "sqlite":
+        return None
+    cursor.execute("PRAGMA wal_autocheckpoint")
+    row = cursor.fetchone()
+    cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    return int(row[0]) if row is not None else None
 
 
 def _run(
