@@ -10,10 +10,12 @@ Storage failures reach the host as ``StorageError`` and are logged without SQL o
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -260,6 +262,8 @@ class Runtime:
             if self.key_required and not audit_reader:  # a reader (verify with the public key) writes nothing
                 self.sink.close()
                 raise signing.SigningKeyRequired
+        self._closed = False
+        _OPEN.add(self)
 
     # -- time -------------------------------------------------------------------------------
 
@@ -551,8 +555,13 @@ class Runtime:
     def close(self) -> None:
         """Seal what this process queued (waiting a little for a busy sealer), then release the audit file.
 
-        The host's engine is left alone.
+        The host's engine is left alone. A second call does nothing; a runtime the host never closed
+        is closed when the interpreter exits (``_close_at_exit``).
         """
+        if self._closed:
+            return
+        self._closed = True
+        _OPEN.discard(self)
         if self._worker is not None:
             self._worker.stop()
         self.caution_line.close()
@@ -565,3 +574,24 @@ class Runtime:
                 break
             time.sleep(0.02)  # another process is sealing: ours are likely in its batch or the next
         self.sink.close()
+
+
+_OPEN: weakref.WeakSet[Runtime] = weakref.WeakSet()
+"""Runtimes not closed yet (weakly held: a runtime the host dropped is gone with it)."""
+
+
+def _close_at_exit() -> None:
+    """Close what the host left open when the interpreter exits normally.
+
+    Its last seal round then still looks up this process's queued events (``audit/ledger.py``): a
+    host that exits without ``Runtime.close()`` does not take the evidence of a deleted queued event
+    with it. A failure is logged by type only and never stops the exit; a killed process runs nothing.
+    """
+    for rt in list(_OPEN):
+        try:
+            rt.close()
+        except Exception as err:  # the database may be gone by now
+            _log.warning("dvflag: closing the runtime at exit failed (%s)", type(err).__name__)
+
+
+atexit.register(_close_at_exit)
