@@ -182,3 +182,24 @@ def test_a_host_that_exits_without_close_still_records_its_deleted_queued_events
         assert alert["sealed"] == 1 and alert["count"] == len(victims) and sorted(alert["event_ids"]) == sorted(victims)
     else:
         assert alerts == []  # its ledger died with it: what the README states as the remaining gap
+
+
+def test_at_exit_a_forked_child_closes_only_a_runtime_it_used(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inherited runtime is left alone (its pool's connections are the parent's); one the child used is closed."""
+    from dvflag_plugin.service import runtime as runtime_mod
+
+    rt = Runtime(engine=engine, settings=Settings(audit_seal_background=False))
+    try:
+        monkeypatch.setattr(runtime_mod.os, "getpid", lambda: -1)  # as in a child after fork()
+        runtime_mod._close_at_exit()
+        assert rt._closed is False and rt in runtime_mod._OPEN  # merely inherited: untouched
+        rt.ledger.add(_queued(1)[0][1])  # the child queued an event of its own
+        seals: list[bool] = []
+        monkeypatch.setattr(rt, "seal", lambda **kw: seals.append(True))
+        runtime_mod._close_at_exit()
+        assert rt._closed is True and rt not in runtime_mod._OPEN and seals  # closed, with a last seal round
+    finally:
+        monkeypatch.undo()
+        rt.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import os
 import threading
 import time
 import weakref
@@ -263,6 +264,7 @@ class Runtime:
                 self.sink.close()
                 raise signing.SigningKeyRequired
         self._closed = False
+        self._pid = os.getpid()
         _OPEN.add(self)
 
     # -- time -------------------------------------------------------------------------------
@@ -586,8 +588,12 @@ def _close_at_exit() -> None:
     Its last seal round then still looks up this process's queued events (``audit/ledger.py``): a
     host that exits without ``Runtime.close()`` does not take the evidence of a deleted queued event
     with it. A failure is logged by type only and never stops the exit; a killed process runs nothing.
+    In a forked child only a runtime the child itself used is closed: one it merely inherited would
+    seal through pooled connections the parent still holds.
     """
     for rt in list(_OPEN):
+        if rt._pid != os.getpid() and not len(rt.ledger):  # the ledger starts empty in a child
+            continue
         try:
             rt.close()
         except Exception as err:  # the database may be gone by now
