@@ -416,3 +416,36 @@ def test_only_clean_actors_are_remembered_and_the_memory_is_bounded(monkeypatch:
         assert runtime_mod.actor_is_clean(rt, Actor(f"u-{i}", "D0102")) is True  # type: ignore[arg-type]
         assert len(rt.clean_actors) <= 3
     assert runtime_mod.actor_is_clean(rt, "u-0") is False  # type: ignore[arg-type]
+
+
+class _OpenAfterInsert:
+    """A SQLite driver connection that says autocommit but leaves a transaction open (a mode that ignores it)."""
+
+    isolation_level = None
+
+    def __init__(self) -> None:
+        self.in_transaction = False
+        self.rolled_back = False
+
+    def rollback(self) -> None:
+        self.rolled_back, self.in_transaction = True, False
+
+
+def test_a_sqlite_insert_left_in_a_transaction_is_rolled_back_and_the_envelope_answers() -> None:
+    driver = _OpenAfterInsert()
+
+    class Cursor:
+        rowcount = 1
+
+        def execute(self, sql: str, args: Any) -> None:
+            driver.in_transaction = True
+
+    engine = sa.create_engine("sqlite://")
+    try:
+        params = {**chain.event_row(chain.Draft("u-a", "D0102", "notices", "1", "ok", None, {}),
+                                    now=datetime.now(UTC))[0], "counter_name": "change", "seen_no": 0}  # fmt: skip
+        outcome = direct._run(engine, object(), driver, notices._event_if_current, params, cursor=Cursor())
+        assert outcome == (False, True)
+        assert driver.rolled_back and not driver.in_transaction  # nothing kept; the connection is replaced
+    finally:
+        engine.dispose()

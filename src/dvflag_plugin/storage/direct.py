@@ -237,6 +237,9 @@ def _run(
             if driver.isolation_level is None:  # autocommit: the INSERT is its own transaction
                 cursor.execute(sql, args)
                 inserted = cursor.rowcount == 1
+                if driver.in_transaction:  # a driver mode that ignores isolation_level: nothing is kept
+                    driver.rollback()
+                    return False, True
             else:
                 cursor.execute("BEGIN IMMEDIATE")  # the write lock first (busy timeout), as begin_write does
                 cursor.execute(sql, args)
