@@ -119,20 +119,26 @@ def address_no(value: object, settings: Settings, *, field: str = "address_no", 
     Other "decimal" look-alikes that NFKC would turn into digits (𝟏, ①, ¹) are refused, and so is
     any space: a batch and a single lookup read a number exactly alike.
     """
-    where = f"の{position}件目" if position is not None else ""
-    if value is None or (isinstance(value, str) and value == ""):
-        raise ValidationError(field, "required", f"{label(field)}{where}は必須です")
-    if not isinstance(value, str):
-        raise ValidationError(
-            field, "type", f"{label(field)}{where}は文字列で指定してください（先頭の0が失われるため数値は不可）"
-        )
-    text = value if len(value) > 64 or value.isascii() else value.translate(FULL_WIDTH_DIGITS)
-    if not (text.isascii() and text.isdigit()):
-        raise ValidationError(field, "digits", f"{label(field)}{where}は数字のみで入力してください")
+    if type(value) is str and value.isdigit() and value.isascii():  # the common case, checked first
+        text = value
+    else:
+        where = f"の{position}件目" if position is not None else ""
+        if value is None or (isinstance(value, str) and value == ""):
+            raise ValidationError(field, "required", f"{label(field)}{where}は必須です")
+        if not isinstance(value, str):
+            raise ValidationError(
+                field, "type", f"{label(field)}{where}は文字列で指定してください（先頭の0が失われるため数値は不可）"
+            )
+        text = value if len(value) > 64 or value.isascii() else value.translate(FULL_WIDTH_DIGITS)
+        if not (text.isascii() and text.isdigit()):
+            raise ValidationError(field, "digits", f"{label(field)}{where}は数字のみで入力してください")
     fixed = settings.address_no_fixed_len
-    if fixed is not None and len(text) != fixed:
-        raise ValidationError(field, "length", f"{label(field)}{where}は{fixed}桁で入力してください")
-    if not settings.address_no_min_len <= len(text) <= settings.address_no_max_len:
+    if (fixed is not None and len(text) != fixed) or not (
+        settings.address_no_min_len <= len(text) <= settings.address_no_max_len
+    ):
+        where = f"の{position}件目" if position is not None else ""
+        if fixed is not None and len(text) != fixed:
+            raise ValidationError(field, "length", f"{label(field)}{where}は{fixed}桁で入力してください")
         raise ValidationError(
             field,
             "length",

@@ -8,6 +8,7 @@ when the day changes or a change could not be logged by number.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,12 @@ CAUTION = (
     "住所・居所等の開示、証明書の交付や送付の前に、必ず担当所属に確認してください。"
 )
 SEPARATOR = "\x1f"  # unit separator: cannot occur in a valid number
+
+
+@functools.lru_cache(maxsize=4096)
+def caution(number: str) -> Notice:
+    """The caution for one held number (immutable: one object per number is handed out again)."""
+    return Notice(number, "caution", CAUTION)
 
 
 def _full(op: Op, change_no: int) -> frozenset[str]:
@@ -211,7 +218,7 @@ def screen_caution(rt: Runtime, actor: Actor, address_nos: object) -> dict[str, 
     if not rt.caution_line.insert_one(_event_if_current, row):
         return None
     rt.queued(queued, screen=True)  # committed: into this process's ledger of queued events
-    return {given: [Notice(number, "caution", CAUTION)]} if is_held else {}
+    return {given: [caution(number)]} if is_held else {}
 
 
 def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
@@ -228,7 +235,7 @@ def notices(op: Op, address_nos: Sequence[str]) -> dict[str, list[Notice]]:
         op.target = number
         is_held = held(op, number)
         op.details.update(count=1, flagged_count=int(is_held))
-        return {address_nos[0]: [Notice(number, "caution", CAUTION)]} if is_held else {}
+        return {address_nos[0]: [caution(number)]} if is_held else {}
     try:
         joined = SEPARATOR.join(address_nos)
     except TypeError as err:
