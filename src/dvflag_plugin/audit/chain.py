@@ -86,7 +86,8 @@ def canonical_json(value: Mapping[str, Any]) -> str:
 
 
 def _when(occurred_at: datetime) -> str:
-    return occurred_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    naive = occurred_at if occurred_at.tzinfo is None else occurred_at.replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds") + "Z"
 
 
 def leaf_body(event_id: str, occurred_at: datetime, draft: Draft | AuditEvent) -> dict[str, Any]:
@@ -242,7 +243,7 @@ def event_row(
     if authenticate is not None:
         details.pop(AUTH_FIELD, None)  # the tag is the writer's, never a caller's
     if _plain(draft):
-        when = occurred_at.isoformat(timespec="microseconds") + "Z"
+        when = _when(occurred_at)
         if details_json is None or AUTH_FIELD in draft.details:
             details_json = _canonical(details)
         text = leaf_text(event_id, when, draft, details_json)
