@@ -229,10 +229,10 @@ class Runtime:
         self.direct_cautions = self.settings.caution_driver_path and direct.usable(engine)
         """Screen cautions answered from a current cache go to the driver (storage/direct.py)."""
         self.caution_line = direct.Pinned(engine)
+        """The pool connection this process keeps for screen cautions (checked out on first use)."""
         self._day_span: tuple[datetime, datetime, date] | None = None
         self.clean_actors: set[Actor] = set()
         """Actors ``actor_problem`` passed (screen cautions skip the check; bounded, see ``actor_is_clean``)."""
-        """The pool connection this process keeps for screen cautions (checked out on first use)."""
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
