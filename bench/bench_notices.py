@@ -7,7 +7,9 @@ plugin's own statement to the plugin's own audit table (its b-trees), which sepa
 schema costs from what the Python around it costs (one autocommit statement, as the plugin sends
 it: an INSERT takes SQLite's write lock when it starts). Batch: 1,000,000 numbers in one call vs a
 Python frozenset intersection of the same numbers, with 1,000 and 1,000,000 flagged.
-Run: ``make bench`` (or ``python bench/bench_notices.py --single 2000``). Dummy data only.
+The single lookup is measured twice: without a signing key (as the issue's baseline was) and with one
+(every event then carries a writer tag, an HMAC of its leaf text; seals are signed on the sealing
+thread). Run: ``make bench`` (or ``python bench/bench_notices.py --single 2000``). Dummy data only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from benchlib import DAY, PLUGIN_DEFAULTS, SEED, batch, host_for_bench, load_flagged, percentile
 
 from dvflag_hookspecs import Actor
-from dvflag_plugin.audit import chain
+from dvflag_plugin.audit import chain, signing
 from dvflag_plugin.dummydata.generator import flagged_sample, iter_address_numbers
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.service import notices
@@ -80,6 +82,25 @@ def _params(actor: Actor, number: str, change_no: int) -> dict[str, object]:
     return {**row, "counter_name": CHANGE_COUNTER, "seen_no": change_no}
 
 
+def signed_single(tmp: Path, actor: Actor, flagged: list[str], master: list[str], n: int) -> None:
+    """The single lookup again, on its own database file, with a signing key configured."""
+    path = tmp / "signed.sqlite3"
+    key, _, _ = signing.generate(tmp / "bench-signing.key")
+    engine = embedded_engine(f"sqlite:///{path}")
+    settings = {**PLUGIN_DEFAULTS, "dvflag.audit_log_path": str(tmp / "signed.jsonl"),
+                "dvflag.audit_signing_key": str(key)}  # fmt: skip
+    host = host_for_bench(engine, settings=settings)
+    load_flagged(engine, flagged)
+    lookups = [flagged[i] if i % 2 else master[i * 7 % len(master)] for i in range(500)]
+    single_interleaved(host, actor, path, lookups, 50)  # warm-up
+    plugin_times, floor_times, _ = single_interleaved(host, actor, path, lookups, n)
+    p50, f50 = percentile(plugin_times, 0.5), percentile(floor_times, 0.5)
+    print(f"single lookup with a signing key ({n} calls): plugin p50 {p50 * 1e3:.3f} ms,"
+          f" floor {f50 * 1e3:.3f} ms, ratio p50 {p50 / f50:.2f}x (writer tag per event)")
+    host.close()
+    engine.dispose()
+
+
 def main() -> None:
     """Run and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -111,6 +132,8 @@ def main() -> None:
               f" mean plugin {statistics.mean(plugin_times) * 1e3:.3f} ms")
         print(f"   raw sqlite3, the plugin's own statement on its audit table: p50 {s50 * 1e3:.3f} ms"
               f" ({s50 / f50:.2f}x the floor); plugin p50 {p50 / s50:.2f}x of it")
+
+        signed_single(Path(tmp), actor, flagged, master, args.single)
 
         plugin_s, floor_s = batch(host, actor, master, flagged, args.repeat)
         print(f"batch {args.batch:,} numbers, 1,000 flagged: plugin {plugin_s * 1e3:.1f} ms,"

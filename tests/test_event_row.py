@@ -75,7 +75,10 @@ def test_event_ids_are_uuid7_in_time_order() -> None:
     assert len(set(ids)) == len(ids)
 
 
-CAUTIONS = st.sampled_from([{"count": 1, "flagged_count": 0}, {"count": 1, "flagged_count": 1}])
+CAUTIONS = st.sampled_from([
+    {"count": 1, "flagged_count": 0}, {"count": 1, "flagged_count": 1},  # a caution's: the tag is spliced in
+    {}, {"zz": "x"}, {"a": 1, "count": 1}, {"au": None}, {"authz": [1, "2"]},  # before and after "auth"
+])
 
 
 @given(texts, texts, texts, maybe, CAUTIONS, st.booleans())
@@ -121,3 +124,8 @@ def test_a_forked_child_draws_other_random_bits_than_its_parent() -> None:
     random_bits = (1 << 74) - 1 & (parent.int >> 64 & 0xFFF) << 62 | parent.int & (1 << 62) - 1
     child_bits = (1 << 74) - 1 & (child.int >> 64 & 0xFFF) << 62 | child.int & (1 << 62) - 1
     assert random_bits != child_bits  # without the fork hook both would draw the same bytes of one block
+
+
+@given(st.binary(min_size=0, max_size=100), texts)
+def test_the_precomputed_tagger_is_hmac_sha256(secret: bytes, text: str) -> None:
+    assert signing.Tagger(secret)(text) == signing.tag_text(secret, text)  # keys shorter and longer than a block

@@ -195,12 +195,8 @@ def _prefix(action: str, actor_dept: str, actor_id: str) -> str:
     return text
 
 
-def leaf_text(event_id: str, when: str, draft: Draft, details_json: str) -> str:
-    """``canonical_json(leaf_body(...))`` built from the canonical JSON of the details.
-
-    The body's keys are fixed and its values strings or null, so its canonical form is a fixed
-    template; the details are serialised once and reused for the row's ``details`` column.
-    """
+def _around_details(event_id: str, when: str, draft: Draft) -> tuple[str, str]:
+    """The canonical leaf text before and after its details (the body's keys are fixed and sorted)."""
     if draft.action is None or draft.actor_dept is None or draft.actor_id is None:
         head = "".join((
             '{"action":', _json_str(draft.action), ',"actor_dept":', _json_str(draft.actor_dept),
@@ -208,11 +204,28 @@ def leaf_text(event_id: str, when: str, draft: Draft, details_json: str) -> str:
         ))  # fmt: skip
     else:
         head = _prefix(draft.action, draft.actor_dept, draft.actor_id)
-    return "".join((
-        head, details_json, ',"event_id":', _quote(event_id), ',"occurred_at":', _quote(when),
+    tail = "".join((
+        ',"event_id":', _quote(event_id), ',"occurred_at":', _quote(when),
         ',"outcome":', _json_str(draft.outcome), ',"reason_code":', _json_str(draft.reason_code),
         ',"target":', _json_str(draft.target), "}",
     ))  # fmt: skip
+    return head, tail
+
+
+def leaf_text(event_id: str, when: str, draft: Draft, details_json: str) -> str:
+    """``canonical_json(leaf_body(...))`` built from the canonical JSON of the details.
+
+    The body's keys are fixed and its values strings or null, so its canonical form is a fixed
+    template; the details are serialised once and reused for the row's ``details`` column.
+    """
+    head, tail = _around_details(event_id, when, draft)
+    return head + details_json + tail
+
+
+def _with_tag(details_json: str, tag: str) -> str:
+    """Canonical details JSON with the writer tag added, when every key sorts after it (a caution's)."""
+    entry = f'"{AUTH_FIELD}":{_quote(tag)}'
+    return "{" + entry + ("}" if details_json == "{}" else "," + details_json[1:])
 
 
 _TEXT_TYPES = frozenset({str, type(None)})
@@ -243,14 +256,19 @@ def event_row(
     if authenticate is not None:
         details.pop(AUTH_FIELD, None)  # the tag is the writer's, never a caller's
     if _plain(draft):
-        when = _when(occurred_at)
-        if details_json is None or AUTH_FIELD in draft.details:
+        head, tail = _around_details(event_id, _when(occurred_at), draft)
+        given = details_json is not None and AUTH_FIELD not in draft.details
+        if details_json is None or not given:
             details_json = _canonical(details)
-        text = leaf_text(event_id, when, draft, details_json)
+        text = head + details_json + tail
         if authenticate is not None:
-            details[AUTH_FIELD] = authenticate(text)
-            details_json = _canonical(details)
-            text = leaf_text(event_id, when, draft, details_json)
+            tag = authenticate(text)
+            if given and all(isinstance(key, str) and key > AUTH_FIELD for key in details):  # splice it in
+                details_json = _with_tag(details_json, tag)
+            else:
+                details[AUTH_FIELD] = tag
+                details_json = _canonical(details)
+            text = head + details_json + tail
     else:  # a value that is not text: the general serialiser decides its JSON
         body = {**leaf_body(event_id, occurred_at, draft), "details": details}
         if authenticate is not None:

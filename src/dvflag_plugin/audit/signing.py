@@ -368,7 +368,31 @@ def event_tag(secret: bytes, leaf_body: Mapping[str, Any]) -> str:
 
 def tag_text(secret: bytes, text: str) -> str:
     """The writer tag of the canonical leaf text of an event without its tag (``chain.event_row``)."""
-    return hmac.digest(secret, text.encode("utf-8"), "sha256").hex()[:32]  # one-shot: the C fast path
+    return hmac.digest(secret, text.encode("utf-8"), "sha256")[:16].hex()  # one-shot: the C fast path
+
+
+class Tagger:
+    """``tag_text`` for one secret, its HMAC key pads hashed once (RFC 2104): a writer tags every event.
+
+    Each call copies the two precomputed SHA-256 states instead of hashing the padded key again —
+    about a third of ``hmac.digest``'s time. Thread-safe (hashlib copies under the object's lock).
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        key = hashlib.sha256(secret).digest() if len(secret) > _SHA256_BLOCK else secret
+        key = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def __call__(self, text: str) -> str:
+        inner = self._inner.copy()
+        inner.update(text.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:16].hex()
+
+
+_SHA256_BLOCK = 64
 
 
 def configured_keys(

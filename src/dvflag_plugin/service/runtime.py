@@ -11,7 +11,6 @@ Storage failures reach the host as ``StorageError`` and are logged without SQL o
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import os
 import threading
@@ -236,7 +235,7 @@ class Runtime:
         self._host_mistake_logged = False
         self.signer: sealer.Signer | None = audit_trust.seal_signer(self.audit_keys)
         secret = self.audit_keys.auth_secret
-        self.authenticate = functools.partial(signing.tag_text, secret) if secret is not None else None
+        self.authenticate = signing.Tagger(secret) if secret is not None else None
         self.ledger = Ledger(authenticate=self.authenticate)
         """The events this process queued and committed, until a seal round sees them sealed (audit/ledger.py)."""
         self.key_required = False
