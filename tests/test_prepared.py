@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from dvflag_plugin.audit import chain
 from dvflag_plugin.errors import StorageError
 from dvflag_plugin.mockhost import MockHost
 from dvflag_plugin.storage import counters
-from dvflag_plugin.storage.prepared import Prepared
+from dvflag_plugin.storage.prepared import Prepared, sqlite_datetime
 from dvflag_plugin.storage.schema import CHANGE_COUNTER, audit_event
 from dvflag_plugin.storage.transactions import clean, transaction
 
@@ -145,3 +148,22 @@ def test_a_failed_rollback_does_not_hide_the_first_error(engine: sa.Engine, monk
     monkeypatch.undo()
     with engine.connect() as conn:  # the doubtful connection was discarded, not handed out again
         assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+
+
+@given(st.datetimes(), st.sampled_from([None, UTC]))
+def test_the_fast_sqlite_datetime_text_is_the_general_processors(value: datetime, tz: Any) -> None:
+    general = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    assert general is not None
+    value = value.replace(tzinfo=tz)
+    assert sqlite_datetime(general)(value) == general(value)  # naive by isoformat, aware by the general one
+    assert sqlite_datetime(general)(value.date()) == general(value.date())
+    assert sqlite_datetime(general)(None) is None
+
+
+def test_the_fast_processor_serves_only_the_default_storage_format() -> None:
+    dialect = sqlite.dialect()
+    plan = Prepared(sa.select(sa.bindparam("t", type_=sa.DateTime)), ["t"])._plan(dialect)
+    assert plan[2]["t"].__qualname__.startswith("sqlite_datetime")
+    custom = sqlite.DATETIME(truncate_microseconds=True)
+    plan = Prepared(sa.select(sa.bindparam("t", type_=custom)), ["t"])._plan(dialect)
+    assert not plan[2]["t"].__qualname__.startswith("sqlite_datetime")  # another format: the general one
